@@ -1,0 +1,18 @@
+"""A faithful local emulation of the HubSpot, Explorium and Lemlist APIs.
+
+It imports nothing from the rest of ``sales_pipeline``, so the clients can never agree with it
+by sharing code. Start it with ``sales-pipeline sandbox`` or, in-process, :func:`run_sandbox`.
+"""
+
+from .server import Sandbox, SandboxConfig, SandboxHandle, run_sandbox, serve
+from .vendor import Credentials, SandboxOptions
+
+__all__ = [
+    "Credentials",
+    "Sandbox",
+    "SandboxConfig",
+    "SandboxHandle",
+    "SandboxOptions",
+    "run_sandbox",
+    "serve",
+]

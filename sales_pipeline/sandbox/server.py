@@ -1,0 +1,358 @@
+"""The sandbox server: one local HTTP server emulating HubSpot, Explorium and Lemlist.
+
+Paths: ``/hubspot/...`` stands for https://api.hubapi.com, ``/explorium/v1/...`` for
+https://api.explorium.ai/v1, ``/lemlist/api/...`` for https://api.lemlist.com/api, and
+``/_sandbox/...`` is the control plane (loopback clients only, no auth).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from .explorium import ExploriumApi
+from .faults import Fault, FaultInjector, load_profile
+from .http import Request, Response, Router, json_response
+from .hubspot import HubSpotApi
+from .lemlist import LemlistApi
+from .limits import Clock, LimitSettings
+from .vendor import Credentials, SandboxOptions, Vendor, VendorContext
+from .world import build_world
+
+MAX_BODY_BYTES = 10 * 1024 * 1024
+
+
+@dataclass
+class SandboxConfig:
+    """Everything that shapes one sandbox; the CLI flags map onto these fields."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    seed: int = 7
+    contacts: int = 5000
+    bulk_import: int = 0
+    match_rate: float = 0.75
+    faults: str | dict[str, Any] = "none"
+    rate_scale: float = 1.0
+    limits_enabled: bool = True
+    credentials: Credentials = field(default_factory=Credentials)
+    options: SandboxOptions = field(default_factory=SandboxOptions)
+
+
+class _VendorStats:
+    """Requests by endpoint and status, 429s from limits, faults injected."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.by_endpoint: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        self.rate_limited = 0
+        self.faults: Counter[str] = Counter()
+
+    def record(self, endpoint: str, status: int, tag: str | None, fault: str | None) -> None:
+        with self.lock:
+            self.by_endpoint[endpoint][str(status)] += 1
+            if tag == "rate_limited":
+                self.rate_limited += 1
+            if fault:
+                self.faults[fault] += 1
+
+    def snapshot(self) -> dict[str, Any]:
+        with self.lock:
+            return {
+                "requests": sum(sum(c.values()) for c in self.by_endpoint.values()),
+                "by_endpoint": {k: dict(v) for k, v in self.by_endpoint.items()},
+                "rate_limited": self.rate_limited,
+                "faults_injected": dict(self.faults),
+            }
+
+
+class Sandbox:
+    """The emulated world and its three vendors; :meth:`handle` serves one request."""
+
+    def __init__(self, config: SandboxConfig) -> None:
+        self.config = config
+        self.clock = Clock()
+        self.limits = LimitSettings(config.limits_enabled, config.rate_scale)
+        self.faults = FaultInjector(load_profile(config.faults), config.seed)
+        self.started = time.monotonic()
+        world = build_world(
+            seed=config.seed,
+            contacts=config.contacts,
+            bulk_import=config.bulk_import,
+            match_rate=config.match_rate,
+        )
+        context = VendorContext(world, self.clock, self.limits, config.credentials, config.options)
+        self.vendors: dict[str, Vendor] = {
+            vendor.name: vendor
+            for vendor in (HubSpotApi(context), ExploriumApi(context), LemlistApi(context))
+        }
+        self._routers = {name: Router(v.routes()) for name, v in self.vendors.items()}
+        self._stats = {name: _VendorStats() for name in self.vendors}
+
+    def route(self, request: Request) -> tuple[str, str, Response | None, Fault]:
+        """Resolve ``request`` (path without the vendor prefix) for ``vendor`` and draw a fault.
+
+        Returns the vendor, the endpoint label, a response when no handler should run (unknown
+        path, injected error) and the fault drawn.
+        """
+        vendor_name, _, rest = request.path.lstrip("/").partition("/")
+        vendor = self.vendors[vendor_name]
+        inner = Request(request.method, "/" + rest, request.query, request.headers, request.body)
+        found = self._routers[vendor_name].resolve(inner.method, inner.path)
+        if found is None:
+            status = 405 if self._routers[vendor_name].allows_path(inner.path) else 404
+            return vendor_name, "unknown", json_response(status, {"message": "Not Found"}), Fault(None)
+        route, params = found
+        fault = self.faults.draw(vendor_name)
+        if fault.kind == "rate_limit":
+            return vendor_name, route.name, vendor.fault_response("rate_limit", 429), fault
+        if fault.kind == "status":
+            return vendor_name, route.name, vendor.fault_response("status", fault.status), fault
+        return vendor_name, route.name, route.handler(inner, **params), fault
+
+    def record(
+        self, vendor: str, endpoint: str, status: int, tag: str | None, fault: str | None
+    ) -> None:
+        """Count one answered (or dropped, as status 0) request."""
+        self._stats[vendor].record(endpoint, status, tag, fault)
+
+    def stats(self) -> dict[str, Any]:
+        """Per vendor: requests by endpoint and status, limit 429s, faults, vendor extras."""
+        return {
+            name: {**self._stats[name].snapshot(), **vendor.stats()}
+            for name, vendor in self.vendors.items()
+        }
+
+    def reset(self) -> None:
+        """Every vendor back to the world's initial state; stats, clock and faults restart."""
+        for vendor in self.vendors.values():
+            vendor.reset()
+        self._stats = {name: _VendorStats() for name in self.vendors}
+        self.clock.reset()
+        self.faults.set_profile(self.faults.profile)
+
+    def control(self, request: Request) -> Response:
+        """Serve ``/_sandbox/<action>``."""
+        action = request.path.removeprefix("/_sandbox/").strip("/")
+        try:
+            payload = request.json() if request.body else {}
+            return json_response(200, self._control(request.method, action, request, payload))
+        except KeyError as missing:
+            return json_response(404, {"error": f"no such control endpoint or vendor: {missing}"})
+        except (ValueError, TypeError) as bad:
+            return json_response(400, {"error": str(bad)})
+
+    def _control(
+        self, method: str, action: str, request: Request, payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        if (method, action) == ("GET", "health"):
+            uptime = round(time.monotonic() - self.started, 3)
+            return {"status": "ok", "vendors": sorted(self.vendors), "uptime_seconds": uptime}
+        if (method, action) == ("GET", "stats"):
+            return self.stats()
+        if (method, action) == ("GET", "state"):
+            wanted = request.arg("vendor")
+            names = [wanted] if wanted else sorted(self.vendors)
+            return {name: self.vendors[name].state() for name in names}
+        if (method, action) == ("POST", "reset"):
+            self.reset()
+            return {"status": "reset"}
+        if action == "faults" and method in ("GET", "PUT"):
+            if method == "PUT":
+                spec = payload.get("profile", payload)
+                self.faults.set_profile(load_profile(spec))
+            return {name: f.to_dict() for name, f in self.faults.profile.items()}
+        if action == "limits" and method in ("GET", "PUT"):
+            return self._limits(payload if method == "PUT" else {})
+        if (method, action) == ("POST", "clock"):
+            self.clock.advance(float(payload.get("advance_seconds", 0)))
+            return {"now": self.clock.now()}
+        raise KeyError(action)
+
+    def _limits(self, payload: dict[str, Any]) -> dict[str, Any]:
+        unknown = set(payload) - {"enabled", "rate_scale", *self.vendors}
+        if unknown:
+            raise ValueError(f"unknown limit settings: {sorted(unknown)}")
+        if "enabled" in payload:
+            self.limits.enabled = bool(payload["enabled"])
+        if "rate_scale" in payload:
+            scale = float(payload["rate_scale"])
+            if scale <= 0:
+                raise ValueError("rate_scale must be positive")
+            self.limits.rate_scale = scale
+        vendors = {name: v.configure(payload.get(name) or {}) for name, v in self.vendors.items()}
+        return {"enabled": self.limits.enabled, "rate_scale": self.limits.rate_scale, **vendors}
+
+
+def _is_loopback(address: str) -> bool:
+    return address.startswith("127.") or address in ("::1", "localhost")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        """Silent: the sandbox's stats say what happened."""
+
+    def _serve(self) -> None:
+        parts = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            self._write(json_response(413, {"message": "Request entity too large"}))
+            return
+        request = Request(
+            method=self.command,
+            path=parts.path,
+            query=parse_qs(parts.query, keep_blank_values=True),
+            headers=dict(self.headers.items()),
+            body=self.rfile.read(length) if length else b"",
+        )
+        sandbox = self.server.sandbox
+        if parts.path.startswith("/_sandbox/"):
+            if not _is_loopback(self.client_address[0]):
+                self._write(json_response(403, {"error": "control plane is loopback only"}))
+                return
+            self._write(sandbox.control(request))
+            return
+        if parts.path.strip("/").split("/")[0] not in sandbox.vendors:
+            self._write(json_response(404, {"message": "Not Found"}))
+            return
+        vendor, endpoint, response, fault = sandbox.route(request)
+        if fault.delay:
+            time.sleep(fault.delay)
+        if fault.kind == "hang":
+            sandbox.record(vendor, endpoint, 0, None, fault.kind)
+            self.close_connection = True
+            return
+        assert response is not None
+        if fault.kind == "drop":
+            sandbox.record(vendor, endpoint, 0, None, fault.kind)
+            self._drop()
+            return
+        sandbox.record(vendor, endpoint, response.status, response.tag, fault.kind)
+        if fault.kind == "truncated_json" and response.status < 300:
+            self._write(response, truncate=True)
+        elif fault.kind == "malformed_json" and response.status < 300:
+            response.body = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
+            self._write(response)
+        else:
+            self._write(response)
+
+    def _drop(self) -> None:
+        """Close the socket without a word, as a crashed proxy would."""
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            return
+
+    def _write(self, response: Response, truncate: bool = False) -> None:
+        try:
+            self.send_response(response.status)
+            self.send_header("Content-Type", response.content_type)
+            self.send_header("Content-Length", str(len(response.body)))
+            for name, value in response.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            if truncate:
+                self.wfile.write(response.body[: len(response.body) // 2])
+                self.wfile.flush()
+                self._drop()
+                return
+            self.wfile.write(response.body)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve  # noqa: N815
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+        super().__init__(address, _Handler)
+
+
+@dataclass(frozen=True)
+class SandboxHandle:
+    """A running sandbox: its base URLs, the credentials it accepts, and the object itself."""
+
+    base_url: str
+    sandbox: Sandbox
+
+    @property
+    def hubspot_url(self) -> str:
+        """Stands for https://api.hubapi.com."""
+        return f"{self.base_url}/hubspot"
+
+    @property
+    def explorium_url(self) -> str:
+        """Stands for https://api.explorium.ai/v1."""
+        return f"{self.base_url}/explorium/v1"
+
+    @property
+    def lemlist_url(self) -> str:
+        """Stands for https://api.lemlist.com/api."""
+        return f"{self.base_url}/lemlist/api"
+
+    @property
+    def control_url(self) -> str:
+        """The ``/_sandbox`` control plane."""
+        return f"{self.base_url}/_sandbox"
+
+    @property
+    def credentials(self) -> Credentials:
+        """The secrets this sandbox accepts."""
+        return self.sandbox.config.credentials
+
+    def describe(self) -> dict[str, str]:
+        """Base URLs and credentials, as printed on start."""
+        creds = self.credentials
+        return {
+            "hubspot": self.hubspot_url,
+            "explorium": self.explorium_url,
+            "lemlist": self.lemlist_url,
+            "control": self.control_url,
+            "hubspot_access_token": creds.hubspot_token,
+            "hubspot_client_id": creds.hubspot_client_id,
+            "hubspot_client_secret": creds.hubspot_client_secret,
+            "explorium_api_key": creds.explorium_key,
+            "lemlist_api_key": creds.lemlist_key,
+        }
+
+
+@contextmanager
+def run_sandbox(config: SandboxConfig | None = None) -> Iterator[SandboxHandle]:
+    """Serve a sandbox on a background thread for the ``with`` block (port 0: any free port)."""
+    config = config or SandboxConfig()
+    server = _Server((config.host, config.port), Sandbox(config))
+    thread = threading.Thread(target=server.serve_forever, name="sandbox", daemon=True)
+    thread.start()
+    host, port = server.server_address[:2]
+    try:
+        yield SandboxHandle(f"http://{host!s}:{port}", server.sandbox)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def serve(config: SandboxConfig) -> None:
+    """Serve in the foreground until interrupted, after printing URLs and credentials."""
+    with run_sandbox(config) as handle:
+        print(json.dumps(handle.describe(), indent=2), flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            return
