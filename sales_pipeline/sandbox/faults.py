@@ -96,7 +96,7 @@ class VendorFaults:
 
 
 def _uniform(section: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {vendor: section for vendor in VENDORS}
+    return dict.fromkeys(VENDORS, section)
 
 
 BUILT_IN: dict[str, dict[str, dict[str, Any]]] = {

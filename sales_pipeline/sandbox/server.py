@@ -110,7 +110,12 @@ class Sandbox:
         found = self._routers[vendor_name].resolve(inner.method, inner.path)
         if found is None:
             status = 405 if self._routers[vendor_name].allows_path(inner.path) else 404
-            return vendor_name, "unknown", json_response(status, {"message": "Not Found"}), Fault(None)
+            return (
+                vendor_name,
+                "unknown",
+                json_response(status, {"message": "Not Found"}),
+                Fault(None),
+            )
         route, params = found
         fault = self.faults.draw(vendor_name)
         if fault.kind == "rate_limit":
@@ -201,7 +206,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         """Silent: the sandbox's stats say what happened."""
 
     def _serve(self) -> None:

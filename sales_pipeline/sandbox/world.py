@@ -12,6 +12,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+# fmt: off
 FIRST_NAMES = [
     "Anna", "Ben", "Carla", "David", "Emma", "Farid", "Grace", "Hugo", "Ines", "Jonas",
     "Karin", "Liam", "Maya", "Noah", "Olga", "Pedro", "Quinn", "Rosa", "Sven", "Tara",
@@ -21,12 +22,13 @@ FIRST_NAMES = [
 LAST_NAMES = [
     "Smith", "Johnson", "Garcia", "Müller", "Rossi", "Dubois", "Kowalski", "Nakamura",
     "O'Brien", "Van der Berg", "Núñez", "Øvergård", "Schäfer", "Lefèvre", "Ivanova", "Chen",
-    "Patel", "Silva", "Andersson", "Jensen", "Novak", "Horváth", "Papadopoulos", "Yılmaz",
+    "Patel", "Silva", "Andersson", "Jensen", "Novak", "Horváth", "Papadopoulos", "Yılmaz",  # noqa: RUF001 (a real Turkish name)
 ]
 COMPANY_WORDS = [
     "Acme", "Blue", "Nimbus", "Vertex", "Quantum", "Harbor", "Summit", "Pioneer", "Atlas",
     "Nova", "Cedar", "Orbit", "Lumen", "Granite", "Falcon", "Beacon", "Crescent", "Delta",
 ]
+# fmt: on
 COMPANY_KINDS = ["Labs", "Systems", "Analytics", "Logistics", "Health", "Software", "Capital"]
 COMPANY_SUFFIXES = ["Inc", "GmbH", "Ltd", "SAS", "AB", "BV", "LLC"]
 SIZES = ["1-10", "11-50", "51-200", "201-500", "501-1000", "1001-5000", "5001-10000", "10001+"]
@@ -163,7 +165,8 @@ class World:
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
 def _make_companies(rng: random.Random, count: int) -> list[Company]:
@@ -198,8 +201,7 @@ def _make_person(rng: random.Random, index: int, company: Company, match_rate: f
     title, level, seniority, department = rng.choice(ROLES)
     country, region, city = rng.choice(COUNTRIES)
     local = f"{_slug(first) or 'user'}.{_slug(last) or 'x'}{index}"
-    status_roll = rng.random()
-    email_status = "valid" if status_roll < 0.8 else "catch-all" if status_roll < 0.93 else "invalid"
+    email_status = rng.choices(["valid", "catch-all", "invalid"], weights=[80, 13, 7])[0]
     return Person(
         prospect_id=_hex_id("prospect", index, length=40),
         first_name=first,

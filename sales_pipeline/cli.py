@@ -1,0 +1,78 @@
+"""The ``sales-pipeline`` command line."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from sales_pipeline.sandbox import Credentials, SandboxConfig, SandboxOptions, serve
+
+
+def _add_sandbox_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    defaults = Credentials()
+    parser = subparsers.add_parser(
+        "sandbox",
+        help="serve the local emulation of HubSpot, Explorium and Lemlist",
+        description="Serve the sandbox APIs; prints the base URLs and accepted credentials.",
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--seed", type=int, default=7, help="same seed, same world")
+    parser.add_argument("--contacts", type=int, default=5000, help="HubSpot contacts to generate")
+    parser.add_argument(
+        "--bulk-import",
+        type=int,
+        default=0,
+        help="extra contacts sharing one lastmodifieddate (a bulk-import day)",
+    )
+    parser.add_argument("--match-rate", type=float, default=0.75, help="share Explorium knows")
+    parser.add_argument(
+        "--faults", default="none", help="none, mild, harsh, or a YAML/JSON profile path"
+    )
+    parser.add_argument("--rate-scale", type=float, default=1.0, help="multiplies every limit")
+    parser.add_argument("--no-limits", action="store_true", help="switch rate limits off")
+    parser.add_argument("--explorium-credits", type=int, default=1_000_000)
+    parser.add_argument("--hubspot-token", default=defaults.hubspot_token)
+    parser.add_argument("--hubspot-client-id", default=defaults.hubspot_client_id)
+    parser.add_argument("--hubspot-client-secret", default=defaults.hubspot_client_secret)
+    parser.add_argument("--explorium-key", default=defaults.explorium_key)
+    parser.add_argument("--lemlist-key", default=defaults.lemlist_key)
+
+
+def _run_sandbox(args: argparse.Namespace) -> int:
+    serve(
+        SandboxConfig(
+            host=args.host,
+            port=args.port,
+            seed=args.seed,
+            contacts=args.contacts,
+            bulk_import=args.bulk_import,
+            match_rate=args.match_rate,
+            faults=args.faults,
+            rate_scale=args.rate_scale,
+            limits_enabled=not args.no_limits,
+            credentials=Credentials(
+                hubspot_token=args.hubspot_token,
+                hubspot_client_id=args.hubspot_client_id,
+                hubspot_client_secret=args.hubspot_client_secret,
+                explorium_key=args.explorium_key,
+                lemlist_key=args.lemlist_key,
+            ),
+            options=SandboxOptions(explorium_credits=args.explorium_credits),
+        )
+    )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``sales-pipeline`` console script."""
+    parser = argparse.ArgumentParser(prog="sales-pipeline", description=__doc__)
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    _add_sandbox_parser(subparsers)
+    args = parser.parse_args(argv)
+    commands = {"sandbox": _run_sandbox}
+    return commands[args.command](args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
