@@ -55,7 +55,9 @@ INDUSTRIES = [
     ("484121", "General Freight Trucking, Long-Distance", "Truck Transportation"),
     ("541613", "Marketing Consulting Services", "Marketing Services"),
 ]
-# (job title, Explorium job_level_main, job_seniority_level, department main)
+# (job title, JobLevel enum value, JobSeniorityLevel enum value, department main); Explorium's
+# profiles put the JobLevel value in `job_seniority_level` and the JobSeniorityLevel one in
+# `job_level_main`, as its OpenAPI document does (see explorium_data.py).
 ROLES = [
     ("Chief Executive Officer", "cxo", "c-suite", "General"),
     ("Chief Technology Officer", "cxo", "c-suite", "Engineering"),
