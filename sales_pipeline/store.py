@@ -1,6 +1,6 @@
 """The pipeline's durable state, kept with SQLAlchemy Core in SQLite (default) or PostgreSQL.
 
-:class:`PipelineStore` owns six small tables:
+:class:`PipelineStore` owns seven small tables:
 
 ``push_ledger``
     One row per (Lemlist campaign, normalized email): the exactly-once record of pushes. A push is
@@ -14,6 +14,9 @@
     Emails and whole ``@domain`` entries that must never be contacted, with where they came from.
 ``oauth_token`` / ``sync_cursor``
     Small key-value tables for the HubSpot OAuth token and the sensors' cursors.
+``asset_frame``
+    Each asset partition's output DataFrame, written by the pipeline's IO manager, so that a
+    step running in another process or on another machine reads what the previous one wrote.
 
 The schema is created and upgraded by :data:`MIGRATIONS`, an ordered list of steps recorded in
 ``schema_version``. :func:`apply_migrations` runs the missing steps in one transaction that holds
@@ -29,7 +32,7 @@ on SQLite's lock (for up to :data:`SQLITE_BUSY_TIMEOUT_SECONDS`) instead of fail
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -175,6 +178,19 @@ sync_cursor = sa.Table(
 )
 
 
+asset_frame = sa.Table(
+    "asset_frame",
+    metadata,
+    sa.Column("asset_key", sa.String(255), primary_key=True),
+    sa.Column("partition_key", sa.String(64), primary_key=True),
+    sa.Column("payload", sa.LargeBinary, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+UNPARTITIONED = ""
+"""The ``partition_key`` under which an unpartitioned asset's frame is kept."""
+
+
 @dataclass(frozen=True)
 class Migration:
     """One ordered, recorded step of the store's schema."""
@@ -184,17 +200,24 @@ class Migration:
     upgrade: Callable[[Connection], None]
 
 
-def _create_initial_tables(conn: Connection) -> None:
-    """Step 1: create every table of the first schema."""
-    metadata.create_all(conn, tables=[t for t in metadata.sorted_tables if t is not schema_version])
+def _create_tables(*tables: sa.Table) -> Callable[[Connection], None]:
+    """A migration step that creates ``tables``."""
+
+    def upgrade(conn: Connection) -> None:
+        metadata.create_all(conn, tables=list(tables))
+
+    return upgrade
 
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
         "push ledger, enrichment cache, quarantine, suppression, oauth tokens, sync cursors",
-        _create_initial_tables,
+        _create_tables(
+            push_ledger, enrichment_cache, quarantine_table, suppression, oauth_token, sync_cursor
+        ),
     ),
+    Migration(2, "asset frames for the IO manager", _create_tables(asset_frame)),
 )
 
 
@@ -445,15 +468,17 @@ class PipelineStore:
         payload_hash: str,
         run_id: str,
         *,
+        dead_run_ids: Collection[str] = (),
         now: datetime | None = None,
     ) -> bool:
         """Claim the push of ``email`` to ``campaign_id`` before sending it.
 
         Returns True when this run may send: the push is new, was deferred, is already claimed by
-        this same run, or is pending under a claim older than ``push_claim_timeout`` (its run died
-        mid-send; Lemlist answers a repeat with "already in the campaign"). Returns False when
-        the push is settled or another run holds a live claim. Each step is one atomic statement,
-        so of two runs racing for the same push exactly one gets True.
+        this same run, or is pending under a claim of a run in ``dead_run_ids`` or older than
+        ``push_claim_timeout`` (its run died mid-send; Lemlist answers a repeat with "already in
+        the campaign"). Returns False when the push is settled or another live run holds the
+        claim. Each step is one atomic statement, so of two runs racing for the same push exactly
+        one gets True.
         """
         now = now or utc_now()
         key = normalize_email(email)
@@ -480,6 +505,7 @@ class PipelineStore:
                     push_ledger.c.outcome == PushOutcome.PENDING.value,
                     sa.or_(
                         push_ledger.c.run_id == run_id,
+                        push_ledger.c.run_id.in_(list(dead_run_ids)),
                         push_ledger.c.claimed_at < now - self.push_claim_timeout,
                     ),
                 ),
@@ -794,6 +820,39 @@ class PipelineStore:
     def set_cursor(self, name: str, value: str) -> None:
         """Save (replace) the cursor under ``name``."""
         self._put_value(sync_cursor, sync_cursor.c.name, name, sync_cursor.c.value, value)
+
+    # Asset frames -------------------------------------------------------------------------
+
+    def save_frame(self, asset_key: str, partition_key: str, payload: bytes) -> None:
+        """Save (replace) the serialized output of one asset partition."""
+        row = {
+            "asset_key": asset_key,
+            "partition_key": partition_key,
+            "payload": payload,
+            "updated_at": utc_now(),
+        }
+        with self._engine.begin() as conn:
+            insert = _upsert(conn, asset_frame).values(row)
+            conn.execute(
+                insert.on_conflict_do_update(
+                    index_elements=["asset_key", "partition_key"],
+                    set_={
+                        "payload": insert.excluded.payload,
+                        "updated_at": insert.excluded.updated_at,
+                    },
+                )
+            )
+
+    def load_frame(self, asset_key: str, partition_key: str) -> bytes | None:
+        """The serialized output of one asset partition, if it was saved."""
+        with self._engine.begin() as conn:
+            payload = conn.scalar(
+                sa.select(asset_frame.c.payload).where(
+                    asset_frame.c.asset_key == asset_key,
+                    asset_frame.c.partition_key == partition_key,
+                )
+            )
+        return None if payload is None else bytes(payload)
 
     def _put_value(
         self,

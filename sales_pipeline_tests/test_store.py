@@ -119,12 +119,15 @@ def test_later_steps_run_once_in_version_order(store: PipelineStore) -> None:
 
         return Migration(version, f"extra table {version}", upgrade)
 
-    steps = [*MIGRATIONS, step(3), step(2)]
-    assert apply_migrations(store.engine, steps) == 3
-    assert apply_migrations(store.engine, steps) == 3
-    assert ran == [2, 3]
-    assert _recorded_versions(store) == [1, 2, 3]
-    assert {"extra_2", "extra_3"} <= set(sa.inspect(store.engine).get_table_names())
+    latest = MIGRATIONS[-1].version
+    later, last = latest + 1, latest + 2
+    steps = [*MIGRATIONS, step(last), step(later)]
+    assert apply_migrations(store.engine, steps) == last
+    assert apply_migrations(store.engine, steps) == last
+    assert ran == [later, last]
+    assert _recorded_versions(store) == [*range(1, latest + 1), later, last]
+    tables = set(sa.inspect(store.engine).get_table_names())
+    assert {f"extra_{later}", f"extra_{last}"} <= tables
 
 
 def test_a_failing_step_leaves_no_trace(store: PipelineStore) -> None:
@@ -132,9 +135,10 @@ def test_a_failing_step_leaves_no_trace(store: PipelineStore) -> None:
         conn.execute(sa.text("CREATE TABLE half_done (id INTEGER PRIMARY KEY)"))
         raise RuntimeError("step failed half way")
 
+    latest = MIGRATIONS[-1].version
     with pytest.raises(RuntimeError, match="half way"):
-        apply_migrations(store.engine, [*MIGRATIONS, Migration(2, "broken", broken)])
-    assert _recorded_versions(store) == [1]
+        apply_migrations(store.engine, [*MIGRATIONS, Migration(latest + 1, "broken", broken)])
+    assert _recorded_versions(store) == [m.version for m in MIGRATIONS]
     assert "half_done" not in sa.inspect(store.engine).get_table_names()
 
 
@@ -255,6 +259,19 @@ def test_a_pending_push_of_a_dead_run_is_taken_over_after_the_claim_timeout(
         push = store.get_push("cam_1", "ana@acme.com")
         assert push is not None
         assert (push.run_id, push.claimed_at) == ("run-2", late)
+
+
+def test_a_pending_push_of_a_run_known_dead_is_taken_over_at_once(store: PipelineStore) -> None:
+    store.record_push_intent("cam_1", "ana@acme.com", "h1", "run-1", now=NOW)
+    assert not store.record_push_intent(
+        "cam_1", "ana@acme.com", "h1", "run-2", dead_run_ids={"run-9"}, now=NOW
+    )
+    assert store.record_push_intent(
+        "cam_1", "ana@acme.com", "h1", "run-2", dead_run_ids={"run-1"}, now=NOW
+    )
+    push = store.get_push("cam_1", "ana@acme.com")
+    assert push is not None
+    assert push.run_id == "run-2"
 
 
 def test_two_runs_racing_for_the_same_push_get_one_claim(database_url: str) -> None:
