@@ -1,0 +1,118 @@
+"""Resilient API clients for HubSpot, Explorium and Lemlist.
+
+Plain Python (no Dagster), usable from a notebook or a script. One HTTP core
+(`Transport`: timeouts, ``backoff`` retries, proactive rate limiting, circuit
+breaker, one resolution table per vendor, redacted structured logs, metrics)
+and one small client per vendor:
+
+    from sales_pipeline.clients import HubSpotClient, Secret
+
+    with HubSpotClient(access_token=Secret(token)) as hubspot:
+        for contact in hubspot.iter_contacts_modified(start, end, ["email"]):
+            ...
+        print(hubspot.metrics_snapshot())
+
+Every failure raises a subclass of `ApiError`; per-record outcomes of batch
+calls are returned as data.
+"""
+
+from sales_pipeline.clients.auth import Auth, BasicPasswordAuth, BearerTokenAuth, HeaderKeyAuth
+from sales_pipeline.clients.base import HealthReport, VendorClient
+from sales_pipeline.clients.breaker import BreakerState, CircuitBreaker
+from sales_pipeline.clients.errors import (
+    ApiError,
+    ApiTimeout,
+    AuthError,
+    CircuitOpen,
+    Conflict,
+    InputValidationError,
+    InvalidRequest,
+    NotFound,
+    QuotaExhausted,
+    RateLimited,
+    ServerError,
+)
+from sales_pipeline.clients.explorium import (
+    EnrichResult,
+    EnrichStatus,
+    ExploriumClient,
+    ExploriumSettings,
+    MatchResult,
+    MatchStatus,
+)
+from sales_pipeline.clients.hubspot import (
+    ContactReadResult,
+    ContactUpsert,
+    HubSpotClient,
+    HubSpotOAuthConfig,
+    HubSpotSettings,
+    InMemoryTokenStore,
+    OAuthTokens,
+    TokenStore,
+    UpsertResult,
+)
+from sales_pipeline.clients.lemlist import (
+    AddLeadOutcome,
+    AddLeadResult,
+    LemlistClient,
+    LemlistSettings,
+)
+from sales_pipeline.clients.observability import VendorMetrics, current_run_id, run_context
+from sales_pipeline.clients.ratelimit import RateLimit, RateLimiter, shared_limiter
+from sales_pipeline.clients.redaction import RedactingFilter, install_redaction, redact
+from sales_pipeline.clients.secret import Secret
+from sales_pipeline.clients.transport import RetryPolicy, Timeouts, TransportConfig
+
+__all__ = [
+    "AddLeadOutcome",
+    "AddLeadResult",
+    "ApiError",
+    "ApiTimeout",
+    "Auth",
+    "AuthError",
+    "BasicPasswordAuth",
+    "BearerTokenAuth",
+    "BreakerState",
+    "CircuitBreaker",
+    "CircuitOpen",
+    "Conflict",
+    "ContactReadResult",
+    "ContactUpsert",
+    "EnrichResult",
+    "EnrichStatus",
+    "ExploriumClient",
+    "ExploriumSettings",
+    "HeaderKeyAuth",
+    "HealthReport",
+    "HubSpotClient",
+    "HubSpotOAuthConfig",
+    "HubSpotSettings",
+    "InMemoryTokenStore",
+    "InputValidationError",
+    "InvalidRequest",
+    "LemlistClient",
+    "LemlistSettings",
+    "MatchResult",
+    "MatchStatus",
+    "NotFound",
+    "OAuthTokens",
+    "QuotaExhausted",
+    "RateLimit",
+    "RateLimited",
+    "RateLimiter",
+    "RedactingFilter",
+    "RetryPolicy",
+    "Secret",
+    "ServerError",
+    "Timeouts",
+    "TokenStore",
+    "TransportConfig",
+    "UpsertResult",
+    "VendorClient",
+    "VendorMetrics",
+    "current_run_id",
+    "install_redaction",
+    "redact",
+    "run_context",
+    "shared_limiter",
+]

@@ -1,0 +1,182 @@
+"""What the three vendor clients share: construction, health, metrics, closing."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import requests
+
+from sales_pipeline.clients.auth import Auth
+from sales_pipeline.clients.breaker import CircuitBreaker
+from sales_pipeline.clients.errors import ApiError, ServerError
+from sales_pipeline.clients.observability import VendorMetrics, client_logger
+from sales_pipeline.clients.ratelimit import RateLimit, RateLimiter, shared_limiter
+from sales_pipeline.clients.resolution import ResolutionTable
+from sales_pipeline.clients.transport import (
+    Operation,
+    QueryValue,
+    QuotaReader,
+    Transport,
+    TransportConfig,
+)
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    """Result of a vendor's ``check_health``.
+
+    Attributes:
+        vendor: Vendor name.
+        ok: The vendor answered the probe successfully with our credential.
+        latency_ms: Time the probe took, retries included.
+        detail: ``"ok"`` or the error (redacted), for a doctor command or asset check.
+        status: HTTP status of the last answer, if any.
+        correlation_id: The vendor's id of the failed request, if any.
+        extra: Vendor-specific facts (e.g. Explorium's remaining credits).
+    """
+
+    vendor: str
+    ok: bool
+    latency_ms: float
+    detail: str
+    status: int | None = None
+    correlation_id: str | None = None
+    extra: Mapping[str, Any] | None = None
+
+
+class VendorClient:
+    """Base of the vendor clients: owns one `Transport`.
+
+    Subclasses pass their vendor name, auth, resolution table, limits and
+    quota reader; callers pass deployment choices (base URL, transport config,
+    a shared limiter or breaker, a session).
+    """
+
+    vendor: str
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        auth: Auth,
+        table: ResolutionTable,
+        limits: Mapping[str, RateLimit],
+        quota_reader: QuotaReader | None,
+        transport_config: TransportConfig | None,
+        limiter: RateLimiter | None,
+        breaker: CircuitBreaker | None,
+        session: requests.Session | None,
+    ) -> None:
+        config = transport_config or TransportConfig()
+        self.metrics = VendorMetrics(self.vendor)
+        self._transport = Transport(
+            self.vendor,
+            base_url,
+            auth=auth,
+            table=table,
+            limits=limits,
+            limiter=limiter or shared_limiter(),
+            breaker=breaker
+            or CircuitBreaker(
+                self.vendor,
+                failure_threshold=config.breaker_failure_threshold,
+                reset_timeout_s=config.breaker_reset_timeout_s,
+            ),
+            metrics=self.metrics,
+            logger=client_logger(f"sales_pipeline.clients.{self.vendor}"),
+            config=config,
+            quota_reader=quota_reader,
+            session=session,
+        )
+
+    def metrics_snapshot(self) -> dict[str, int | float | str]:
+        """Counters and latency percentiles of this client, for Dagster metadata."""
+        return self.metrics.snapshot()
+
+    def close(self) -> None:
+        """Release the HTTP session (if the client created it)."""
+        self._transport.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _call_object(
+        self, operation: Operation, *, transport: Transport | None = None, **kwargs: Any
+    ) -> Mapping[str, Any]:
+        """`Transport.call` (on ``transport``, default the client's) whose answer
+        must be a JSON object.
+
+        Raises:
+            ServerError: The answer was not a JSON object (not retryable).
+        """
+        reply = (transport or self._transport).call(operation, **kwargs)
+        if not isinstance(reply.data, dict):
+            raise ServerError(
+                f"expected a JSON object, got {type(reply.data).__name__}",
+                vendor=self.vendor,
+                operation=operation.name,
+                status=reply.status,
+                correlation_id=reply.correlation_id,
+                retryable=False,
+            )
+        return reply.data
+
+    def _probe(
+        self,
+        operation: Operation,
+        params: Mapping[str, QueryValue] | None = None,
+    ) -> tuple[HealthReport, Any]:
+        """Call ``operation`` and report; returns the answer's data when it succeeded."""
+        started = time.monotonic()
+        try:
+            reply = self._transport.call(operation, params=params)
+        except ApiError as error:
+            report = HealthReport(
+                vendor=self.vendor,
+                ok=False,
+                latency_ms=(time.monotonic() - started) * 1000,
+                detail=str(error),
+                status=error.status,
+                correlation_id=error.correlation_id,
+            )
+            return report, None
+        report = HealthReport(
+            vendor=self.vendor,
+            ok=True,
+            latency_ms=(time.monotonic() - started) * 1000,
+            detail="ok",
+            status=reply.status,
+        )
+        return report, reply.data
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def run_batches(items: Sequence[T], size: int, run_batch: Callable[[list[T]], list[R]]) -> list[R]:
+    """Run ``run_batch`` on consecutive batches of ``items``; concatenate the results.
+
+    If a batch raises `ApiError`, the results of the batches before it are
+    attached to the error as ``partial`` before it propagates.
+    """
+    done: list[R] = []
+    for offset in range(0, len(items), size):
+        try:
+            done.extend(run_batch(list(items[offset : offset + size])))
+        except ApiError as error:
+            error.partial = list(done)
+            raise
+    return done

@@ -1,0 +1,332 @@
+"""Proactive rate limiting: stay under the vendor's limits instead of meeting 429s.
+
+Two layers, both consulted before every request:
+
+1. **Published limits**, counted by ``pyrate-limiter`` (4.x). We use it
+   because it already implements the four backends we need (in-memory,
+   SQLite, Redis with atomic Lua scripts, PostgreSQL under a table lock) and
+   is actively maintained; writing our own would duplicate that with less
+   testing. Memory, SQLite and PostgreSQL keep exact sliding-window logs
+   (Redis: see below). The backend is chosen by
+   URL, so threads share the in-process default and processes or machines
+   share a SQLite file, a PostgreSQL database or a Redis instance:
+
+   ========================================  ====================================
+   ``memory://``                             this process (all threads)
+   ``sqlite:///path/to/file.db``             processes on one machine (file lock)
+   ``postgresql://user@host:5432/db``        every process reaching the database
+   ``redis://host:6379/0``                   every process reaching the server
+   ========================================  ====================================
+
+   The PostgreSQL bucket needs psycopg 3 (``psycopg[binary,pool]``); SQLAlchemy
+   style URLs (``postgresql+psycopg2://``) are accepted and reduced to libpq form.
+
+   On Redis we use pyrate-limiter's GCRA state store instead of its sliding-window
+   log: that log's script counts only entries stamped up to the caller's own
+   clock reading, so processes racing at a window edge can slip past it (we saw
+   6 admissions for a limit of 5). GCRA keeps one "theoretical arrival time"
+   that only moves forward, so out-of-order stamps make it stricter, never
+   looser. To keep every rolling window within the limit ``L`` it runs at
+   ``L - B`` per window with a burst of ``B = max(1, L // 10)``.
+
+   Each limit is scaled by ``safety_margin`` (default 0.9), so a healthy run
+   aims at 90 % of what the vendor allows.
+
+2. **Live headers**: `RateLimiter.observe` records what the last answer said
+   (remaining, limit, window, reset). When the remaining budget is down to the
+   unused margin (e.g. <= 10 of 100), requests wait until the window frees:
+   until the announced reset when the vendor sends a parseable one, else one
+   full window after the observation. This catches other consumers of the
+   same account that do not share our limiter. `RateLimiter.pause` does the
+   same after a 429, so other threads stop instead of adding to the storm.
+   This layer is per process: every process reads the vendor's own headers.
+
+Keys are ``"{vendor}:{credential fingerprint}:{limit name}"``: one bucket per
+vendor, credential and limit (HubSpot's search limit is separate from its
+burst limit).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+from pyrate_limiter import (
+    GCRA,
+    AbstractBucket,
+    InMemoryBucket,
+    Limiter,
+    PostgresBucket,
+    Rate,
+    RateItem,
+    RedisStateStore,
+    SQLiteBucket,
+    StateBucket,
+)
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """A published vendor limit: ``limit`` requests per ``interval_s`` seconds."""
+
+    name: str
+    limit: int
+    interval_s: float
+
+
+@dataclass(frozen=True)
+class QuotaReading:
+    """What one answer's rate-limit headers said about a limit.
+
+    Attributes:
+        limit_name: Which `RateLimit` of the vendor the headers describe.
+        remaining: Requests left in the current window.
+        limit: Size of the window's budget as the vendor reports it.
+        window_s: Window length in seconds.
+        resets_at: Epoch seconds when the window resets, if the vendor says so.
+    """
+
+    limit_name: str
+    remaining: int
+    limit: int
+    window_s: float
+    resets_at: float | None = None
+
+
+class RateLimiter:
+    """Sliding-window limiter shared by threads, and via its backend by processes.
+
+    Args:
+        backend_url: ``memory://``, ``sqlite:///path``, ``postgresql://...`` or
+            ``redis://...``.
+        namespace: Prefix of bucket tables/keys, to separate deployments.
+        safety_margin: Fraction of each published limit actually used (0 < m <= 1).
+        max_wait_s: Longest `acquire` blocks before raising `TimeoutError`.
+        clock: Wall clock in epoch seconds (injectable for tests).
+        sleep: Sleep function (injectable for tests).
+    """
+
+    def __init__(
+        self,
+        backend_url: str = "memory://",
+        *,
+        namespace: str = "sales_pipeline",
+        safety_margin: float = 0.9,
+        max_wait_s: float = 120.0,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not 0 < safety_margin <= 1:
+            raise ValueError("safety_margin must be in (0, 1]")
+        self.backend_url = backend_url
+        self.namespace = namespace
+        self.safety_margin = safety_margin
+        self.max_wait_s = max_wait_s
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._slots: dict[str, _Slot] = {}
+        self._readings: dict[str, tuple[QuotaReading, float]] = {}
+        self._paused_until: dict[str, float] = {}
+        self._backend = _Backend.from_url(backend_url)
+
+    def effective_limit(self, limit: RateLimit) -> int:
+        """Requests per window this limiter admits for ``limit`` (margin applied)."""
+        return max(1, math.floor(limit.limit * self.safety_margin))
+
+    def acquire(self, key: str, limit: RateLimit) -> float:
+        """Block until one more request under ``limit`` is allowed for ``key``.
+
+        Waits first for any live-header pause of ``key``, then for a permit
+        from the shared bucket. Each attempt is a zero-timeout try stamped
+        with the backend's current time, and we sleep between tries for the
+        bucket's own retry-after. (pyrate-limiter's blocking wait re-stamps a
+        waiting item with ``old stamp + sleep`` and so, on Redis, can miss
+        entries other processes stamped later; its ``blocking=False`` mode
+        passes a bool timeout that filelock 4 rejects.)
+
+        Returns:
+            Seconds spent waiting.
+
+        Raises:
+            TimeoutError: No permit within ``max_wait_s``.
+        """
+        started = time.monotonic()
+        live_wait = self._live_wait(key)
+        if live_wait > 0:
+            self._sleep(live_wait)
+        slot = self._slot_for(key, limit)
+        deadline = started + self.max_wait_s
+        while not slot.limiter.try_acquire(key, blocking=True, timeout=0):
+            pause = slot.retry_after_s()
+            if time.monotonic() + pause > deadline:
+                raise TimeoutError(f"no rate-limit permit for {key} within {self.max_wait_s} s")
+            self._sleep(pause)
+        return time.monotonic() - started
+
+    def observe(self, key: str, reading: QuotaReading) -> None:
+        """Record the live quota the vendor reported for ``key``."""
+        with self._lock:
+            self._readings[key] = (reading, self._clock())
+
+    def pause(self, key: str, seconds: float) -> None:
+        """Hold every request for ``key`` in this process for ``seconds``."""
+        with self._lock:
+            until = self._clock() + seconds
+            self._paused_until[key] = max(until, self._paused_until.get(key, 0.0))
+
+    def close(self) -> None:
+        """Release backend connections and leak threads."""
+        with self._lock:
+            slots = list(self._slots.values())
+            self._slots.clear()
+        for slot in slots:
+            slot.limiter.close()
+        self._backend.close()
+
+    def _live_wait(self, key: str) -> float:
+        now = self._clock()
+        with self._lock:
+            until = self._paused_until.get(key, 0.0)
+            observed = self._readings.get(key)
+            if observed is not None:
+                reading, observed_at = observed
+                reserve = max(1, math.ceil(reading.limit * (1 - self.safety_margin)))
+                if reading.remaining <= reserve:
+                    window_end = observed_at + reading.window_s
+                    frees_at = min(reading.resets_at or window_end, window_end)
+                    until = max(until, frees_at)
+                    del self._readings[key]
+        return max(0.0, until - now)
+
+    def _slot_for(self, key: str, limit: RateLimit) -> _Slot:
+        with self._lock:
+            slot = self._slots.get(key)
+            if slot is None:
+                rate = Rate(self.effective_limit(limit), round(limit.interval_s * 1000))
+                bucket = self._backend.bucket(f"{self.namespace}:{key}", rate)
+                slot = _Slot(Limiter(bucket), bucket, limit.interval_s)
+                self._slots[key] = slot
+            return slot
+
+
+@dataclass(frozen=True)
+class _Slot:
+    """One key's pyrate-limiter ``Limiter`` (which also leaks old entries) and bucket."""
+
+    limiter: Limiter
+    bucket: AbstractBucket
+    interval_s: float
+
+    _MIN_PAUSE_S = 0.01
+    _BUFFER_S = 0.05
+
+    def retry_after_s(self) -> float:
+        """How long until the bucket may admit one more, plus 50 ms for the
+        network jitter between our clock and the vendor's; within [10 ms, interval]."""
+        probe = self.limiter.bucket_factory.wrap_item("probe", 1)
+        waiting = self.bucket.waiting(probe) if isinstance(probe, RateItem) else 0
+        wait_s = (
+            waiting / 1000 + self._BUFFER_S if isinstance(waiting, int) and waiting > 0 else 0.0
+        )
+        return min(max(wait_s, self._MIN_PAUSE_S), self.interval_s)
+
+
+class _Backend:
+    """Creates pyrate-limiter buckets for one backend URL."""
+
+    def __init__(self, make: Callable[[str, Rate], AbstractBucket], close: Callable[[], None]):
+        self.bucket = make
+        self.close = close
+
+    @classmethod
+    def from_url(cls, url: str) -> _Backend:
+        scheme = urlsplit(url).scheme.split("+", 1)[0].lower()
+        if scheme == "memory":
+            return cls(lambda _, rate: InMemoryBucket([rate]), _nothing)
+        if scheme == "sqlite":
+            return cls._sqlite(url)
+        if scheme in ("postgres", "postgresql"):
+            return cls._postgres(url)
+        if scheme in ("redis", "rediss"):
+            return cls._redis(url)
+        raise ValueError(f"unsupported rate-limiter backend scheme {scheme!r}")
+
+    @classmethod
+    def _sqlite(cls, url: str) -> _Backend:
+        path = url.split(":///", 1)[1] if ":///" in url else ""
+        if not path:
+            raise ValueError("sqlite limiter URL needs a file path: sqlite:///path/to/file.db")
+
+        def make(name: str, rate: Rate) -> AbstractBucket:
+            return SQLiteBucket.init_from_file(
+                [rate], table=_table_name(name), db_path=path, use_file_lock=True
+            )
+
+        return cls(make, _nothing)
+
+    @classmethod
+    def _postgres(cls, url: str) -> _Backend:
+        from psycopg_pool import ConnectionPool
+
+        parts = urlsplit(url)
+        conninfo = urlunsplit(("postgresql", parts.netloc, parts.path, parts.query, ""))
+        pool = ConnectionPool(conninfo, min_size=1, max_size=4, open=True)
+
+        def make(name: str, rate: Rate) -> AbstractBucket:
+            return PostgresBucket(pool, _table_name(name), [rate])
+
+        return cls(make, pool.close)
+
+    @classmethod
+    def _redis(cls, url: str) -> _Backend:
+        import redis
+
+        client = redis.Redis.from_url(url)
+
+        def make(name: str, rate: Rate) -> AbstractBucket:
+            burst = max(1, rate.limit // 10)
+            paced = Rate(max(1, rate.limit - burst), rate.interval, burst=burst)
+            return StateBucket([paced], algorithm=GCRA(), store=RedisStateStore(client, name))
+
+        return cls(make, client.close)
+
+
+def _nothing() -> None:
+    """Nothing to release."""
+
+
+_MAX_TABLE_NAME = 40
+
+
+def _table_name(name: str) -> str:
+    """A safe SQL identifier for bucket ``name`` (short enough for PostgreSQL's 63)."""
+    cleaned = re.sub(r"[^a-z0-9_]", "_", name.lower())
+    if len(cleaned) <= _MAX_TABLE_NAME:
+        return cleaned
+    digest = hashlib.sha256(name.encode()).hexdigest()[:10]
+    return f"{cleaned[: _MAX_TABLE_NAME - 11]}_{digest}"
+
+
+_shared_lock = threading.Lock()
+_shared: dict[str, RateLimiter] = {}
+
+
+def shared_limiter(backend_url: str = "memory://") -> RateLimiter:
+    """The process-wide `RateLimiter` for ``backend_url`` (created on first use).
+
+    Clients default to ``shared_limiter()``, so every client of a vendor and
+    credential in one process draws from the same buckets.
+    """
+    with _shared_lock:
+        limiter = _shared.get(backend_url)
+        if limiter is None:
+            limiter = RateLimiter(backend_url)
+            _shared[backend_url] = limiter
+        return limiter

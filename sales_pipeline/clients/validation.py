@@ -1,0 +1,129 @@
+"""Validation and sanitising of records before anything is sent.
+
+A `Validator` is bound to one vendor and operation; each check returns the
+cleaned value or raises `InputValidationError` naming the offending field
+(``"leads[3].email"``). Callers validate a whole batch first and send only
+afterwards, so one bad record means nothing at all was sent. Messages
+describe the problem without quoting the value, which may be PII.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Collection, Mapping
+from typing import Any, NoReturn
+
+from sales_pipeline.clients.errors import InputValidationError
+
+EMAIL_MAX_LENGTH = 254
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,63}$"
+)
+_DOMAIN = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")
+_HTML_TAG = re.compile(r"<\s*[A-Za-z/!?][^>]*>?")
+_SCRIPT_SCHEME = re.compile(r"(?i)\b(?:javascript|vbscript|data)\s*:")
+
+
+def as_text(value: str | int | float | bool | None) -> str:
+    """A scalar as vendors expect it in string fields: ``None`` is ``""``,
+    booleans are ``"true"``/``"false"``, numbers use ``str``."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class Validator:
+    """Field checks for one vendor operation.
+
+    Args:
+        vendor: Vendor named in raised errors.
+        operation: Operation named in raised errors.
+    """
+
+    def __init__(self, vendor: str, operation: str) -> None:
+        self.vendor = vendor
+        self.operation = operation
+
+    def fail(self, field: str, problem: str) -> NoReturn:
+        """Raise `InputValidationError` for ``field``."""
+        raise InputValidationError(
+            problem, vendor=self.vendor, operation=self.operation, field=field
+        )
+
+    def mapping(self, value: Any, field: str) -> Mapping[str, Any]:
+        """``value`` itself if it is a mapping with string keys."""
+        if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+            self.fail(field, "must be a mapping with string keys")
+        return value
+
+    def known_keys(self, record: Mapping[str, Any], allowed: Collection[str], field: str) -> None:
+        """Reject keys of ``record`` outside ``allowed``."""
+        unknown = sorted(set(record) - set(allowed))
+        if unknown:
+            self.fail(f"{field}.{unknown[0]}", f"unknown field; allowed: {', '.join(allowed)}")
+
+    def text(self, value: Any, field: str, *, max_length: int, multiline: bool = False) -> str:
+        """A trimmed, NFC-normalised string without control characters or HTML.
+
+        Args:
+            value: The candidate.
+            field: Field path for errors.
+            max_length: Longest allowed length after trimming.
+            multiline: Allow line breaks and tabs.
+        """
+        if not isinstance(value, str):
+            self.fail(field, f"must be a string, not {type(value).__name__}")
+        cleaned = unicodedata.normalize("NFC", value).strip()
+        allowed_controls = "\n\r\t" if multiline else ""
+        if any(
+            unicodedata.category(ch) in ("Cc", "Cf") and ch not in allowed_controls
+            for ch in cleaned
+        ):
+            self.fail(field, "contains control characters")
+        if _HTML_TAG.search(cleaned) or _SCRIPT_SCHEME.search(cleaned):
+            self.fail(field, "contains HTML or script content")
+        if len(cleaned) > max_length:
+            self.fail(field, f"longer than {max_length} characters")
+        return cleaned
+
+    def required_text(self, value: Any, field: str, *, max_length: int) -> str:
+        """Like `text`, and must not be empty."""
+        cleaned = self.text(value, field, max_length=max_length)
+        if not cleaned:
+            self.fail(field, "must not be empty")
+        return cleaned
+
+    def email(self, value: Any, field: str) -> str:
+        """A syntactically valid email address, lower-cased."""
+        cleaned = self.text(value, field, max_length=EMAIL_MAX_LENGTH)
+        if not _EMAIL.match(cleaned):
+            self.fail(field, "is not a valid email address")
+        return cleaned.lower()
+
+    def domain(self, value: Any, field: str) -> str:
+        """A host name such as ``acme.com``, lower-cased."""
+        cleaned = self.text(value, field, max_length=253).lower()
+        if not _DOMAIN.match(cleaned):
+            self.fail(field, "is not a valid domain")
+        return cleaned
+
+    def url(self, value: Any, field: str, *, host_suffix: str | None = None) -> str:
+        """An ``http(s)`` URL, optionally on a host ending in ``host_suffix``."""
+        cleaned = self.text(value, field, max_length=2048)
+        match = re.match(r"^https?://([^/\s?#]+)(?:[/?#]\S*)?$", cleaned, flags=re.IGNORECASE)
+        if not match:
+            self.fail(field, "is not an http(s) URL")
+        host = match.group(1).lower().split(":", 1)[0]
+        if host_suffix and not (host == host_suffix or host.endswith(f".{host_suffix}")):
+            self.fail(field, f"must be a {host_suffix} URL")
+        return cleaned
+
+    def pattern(self, value: Any, field: str, regex: re.Pattern[str], description: str) -> str:
+        """A string fully matching ``regex`` (``description`` names the expected form)."""
+        if not isinstance(value, str) or not regex.fullmatch(value):
+            self.fail(field, f"must be {description}")
+        return value
