@@ -48,6 +48,7 @@ from sales_pipeline.clients.hubspot import (
     HubSpotSettings,
     InMemoryTokenStore,
     OAuthTokens,
+    PropertyDefinition,
     TokenStore,
     UpsertResult,
 )
@@ -96,6 +97,7 @@ __all__ = [
     "MatchStatus",
     "NotFound",
     "OAuthTokens",
+    "PropertyDefinition",
     "QuotaExhausted",
     "RateLimit",
     "RateLimited",

@@ -37,6 +37,8 @@ class HealthReport:
         status: HTTP status of the last answer, if any.
         correlation_id: The vendor's id of the failed request, if any.
         extra: Vendor-specific facts (e.g. Explorium's remaining credits).
+        error: The typed error the probe ended with (e.g. `AuthError` for a refused
+            credential), so callers can say what to fix; ``None`` when ``ok``.
     """
 
     vendor: str
@@ -46,6 +48,7 @@ class HealthReport:
     status: int | None = None
     correlation_id: str | None = None
     extra: Mapping[str, Any] | None = None
+    error: ApiError | None = None
 
 
 class VendorClient:
@@ -150,6 +153,7 @@ class VendorClient:
                 detail=str(error),
                 status=error.status,
                 correlation_id=error.correlation_id,
+                error=error,
             )
             return report, None
         report = HealthReport(

@@ -29,6 +29,7 @@ from sales_pipeline.clients.base import HealthReport, VendorClient, run_batches
 from sales_pipeline.clients.breaker import CircuitBreaker
 from sales_pipeline.clients.errors import InvalidRequest, QuotaExhausted, RateLimited
 from sales_pipeline.clients.ratelimit import QuotaReading, RateLimit, RateLimiter
+from sales_pipeline.clients.redaction import redact
 from sales_pipeline.clients.resolution import (
     Action,
     Exchange,
@@ -110,7 +111,7 @@ class MatchResult:
         index: Position of the query in the input.
         status: Matched, unmatched, or failed (Explorium reported an error).
         entity_id: ``prospect_id`` (40 hex) or ``business_id`` (32 hex) when matched.
-        reason: Explorium's ``error_type: error`` when failed.
+        reason: Explorium's ``error_type: error`` (redacted) when failed.
     """
 
     index: int
@@ -478,7 +479,9 @@ def _match_result(index: int, row: Mapping[str, Any] | None) -> MatchResult:
         return MatchResult(index, MatchStatus.MATCHED, entity_id=str(entity_id))
     if row.get("error"):
         return MatchResult(
-            index, MatchStatus.FAILED, reason=f"{row.get('error_type', 'error')}: {row['error']}"
+            index,
+            MatchStatus.FAILED,
+            reason=redact(f"{row.get('error_type', 'error')}: {row['error']}"),
         )
     return MatchResult(index, MatchStatus.UNMATCHED)
 

@@ -19,7 +19,12 @@ Dialect notes (see shared/api-facts/hubspot.md):
   time zone).
 * OAuth access tokens live 30 minutes; they are refreshed 5 minutes ahead of
   expiry, and once more on a 401 ``EXPIRED_AUTHENTICATION``. Every refresh
-  answer's refresh token is persisted through the `TokenStore`.
+  answer's refresh token is persisted through the `TokenStore`. Clients that
+  share a store (Dagster step processes) may refresh at the same moment: if
+  HubSpot rotated the refresh token and refuses ours (400 ``invalid_grant``),
+  the tokens the other client stored are used instead of failing.
+* Custom contact properties are created with `HubSpotClient.ensure_contact_properties`
+  before anything writes them (HubSpot refuses values of unknown properties).
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ from sales_pipeline.clients.errors import (
 )
 from sales_pipeline.clients.pagination import KeysetRestartPaginator, Page, iter_pages
 from sales_pipeline.clients.ratelimit import QuotaReading, RateLimit, RateLimiter
+from sales_pipeline.clients.redaction import redact
 from sales_pipeline.clients.resolution import (
     Action,
     Exchange,
@@ -74,6 +80,21 @@ BATCH_MAX = 100
 PROPERTY_VALUE_MAX = 65_536
 
 _PROPERTY_NAME = re.compile(r"[a-z0-9_]{1,100}")
+_NEW_PROPERTY_NAME = re.compile(r"[a-z][a-z0-9_]{0,99}")
+_OPTION_VALUE = re.compile(r"[A-Za-z0-9_.-]{1,100}")
+_LABEL_MAX = 100
+_DESCRIPTION_MAX = 1000
+_ALREADY_EXISTS = frozenset({"OBJECT_ALREADY_EXISTS", "CONFLICT"})
+
+FIELD_TYPES: Mapping[str, frozenset[str]] = {
+    "string": frozenset({"text", "textarea", "phonenumber", "html", "file"}),
+    "number": frozenset({"number", "calculation_equation"}),
+    "date": frozenset({"date"}),
+    "datetime": frozenset({"date"}),
+    "enumeration": frozenset({"select", "radio", "checkbox", "booleancheckbox"}),
+    "bool": frozenset({"booleancheckbox"}),
+}
+"""HubSpot property types and the field types each may be shown with."""
 _RECORD_ID = re.compile(r"[0-9]{1,20}")
 _ALWAYS_FETCHED = ("hs_object_id", "lastmodifieddate")
 
@@ -158,6 +179,12 @@ class HubSpotOAuthConfig:
         authorize_url: Authorization page (configurable for the sandbox).
         refresh_margin_s: Refresh this long before the access token expires.
         store_key: Key in the token store (default ``"hubspot:<client_id>"``).
+        bootstrap_refresh_token: Refresh token to start from while the store holds
+            no tokens (e.g. ``HUBSPOT_REFRESH_TOKEN``); the tokens its first refresh
+            answers are stored and used from then on.
+        handover_wait_s: After HubSpot refuses our refresh token (``invalid_grant``),
+            how long to watch the store for the newer tokens another process
+            sharing it has just obtained (refresh tokens may rotate), before failing.
     """
 
     client_id: str
@@ -167,6 +194,8 @@ class HubSpotOAuthConfig:
     authorize_url: str = DEFAULT_AUTHORIZE_URL
     refresh_margin_s: float = 300.0
     store_key: str | None = None
+    bootstrap_refresh_token: Secret | None = None
+    handover_wait_s: float = 2.0
 
     @property
     def key(self) -> str:
@@ -214,12 +243,38 @@ class ContactReadResult:
     """The outcome of reading one contact id, in input order.
 
     ``contact`` is HubSpot's record (``id``, ``properties``, ...) or ``None``
-    when HubSpot reported the id missing, with its message in ``error``.
+    when HubSpot reported the id missing, with its message (redacted) in ``error``.
     """
 
     contact_id: str
     contact: Mapping[str, Any] | None
     error: str | None = None
+
+
+@dataclass(frozen=True)
+class PropertyDefinition:
+    """A custom contact property, as `HubSpotClient.ensure_contact_properties` creates it.
+
+    Attributes:
+        name: Internal name: lowercase letters, digits and ``_``, starting with a letter.
+        label: Name shown in HubSpot.
+        type: ``"string"``, ``"number"``, ``"date"``, ``"datetime"``, ``"enumeration"``
+            or ``"bool"``.
+        field_type: How HubSpot shows it, valid for ``type`` (see `FIELD_TYPES`):
+            ``"text"``, ``"number"``, ``"date"``, ``"select"``...
+        group_name: Property group (an existing one, default ``"contactinformation"``).
+        description: Help text shown in HubSpot.
+        options: ``(label, value)`` pairs; required for ``enumeration``, not allowed
+            for other types (``bool`` gets HubSpot's Yes/No).
+    """
+
+    name: str
+    label: str
+    type: str
+    field_type: str
+    group_name: str = "contactinformation"
+    description: str = ""
+    options: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -230,12 +285,15 @@ class _Endpoints:
     list_contacts: Operation
     batch_read_contacts: Operation
     batch_upsert_contacts: Operation
+    list_contact_properties: Operation
+    create_contact_properties: Operation
     refresh_token: Operation
     exchange_code: Operation
 
     @classmethod
     def for_versions(cls, crm: str, oauth: str) -> _Endpoints:
         contacts = f"/crm/{crm}/objects/contacts"
+        properties = f"/crm/{crm}/properties/contacts"
         token = f"/oauth/{oauth}/token"
         return cls(
             search_contacts=Operation(
@@ -252,6 +310,19 @@ class _Endpoints:
                 idempotency=(
                     "upsert keyed by email: sending the same inputs again sets the same "
                     "values on the same contacts and creates nothing new"
+                ),
+                limits=("burst",),
+            ),
+            list_contact_properties=Operation(
+                "list_contact_properties", "GET", properties, limits=("burst",)
+            ),
+            create_contact_properties=Operation(
+                "create_contact_properties",
+                "POST",
+                f"{properties}/batch/create",
+                idempotency=(
+                    "a resend answers 'already exists' for the properties an earlier "
+                    "attempt created, which ensure_contact_properties accepts"
                 ),
                 limits=("burst",),
             ),
@@ -385,7 +456,16 @@ def read_hubspot_quota(headers: Mapping[str, str]) -> QuotaReading | None:
 
 
 class _OAuthBearer:
-    """Bearer auth from an OAuth token pair, refreshed ahead of expiry."""
+    """Bearer auth from an OAuth token pair, refreshed ahead of expiry.
+
+    The token store is read before every request, so several clients (threads
+    or processes) sharing one store use whichever tokens were saved last. When
+    two of them refresh at once and HubSpot rotates the refresh token, the
+    loser's refresh answers ``invalid_grant``; it then takes the winner's
+    tokens from the store instead of failing (see `_handover`).
+    """
+
+    _STORE_POLL_S = 0.1
 
     def __init__(
         self,
@@ -403,8 +483,8 @@ class _OAuthBearer:
     def apply(self, headers: MutableMapping[str, str]) -> None:
         """Set ``Authorization: Bearer``, refreshing first if expiry is near."""
         with self._lock:
-            tokens = self._stored()
-            if tokens.expires_at - self._config.refresh_margin_s <= self._clock():
+            tokens = self._config.token_store.get(self._config.key)
+            if tokens is None or self._expiring(tokens):
                 tokens = self._refresh(tokens)
         headers["Authorization"] = f"Bearer {tokens.access_token.reveal()}"
 
@@ -415,30 +495,58 @@ class _OAuthBearer:
     def refresh(self) -> bool:
         """Refresh now (after a 401 EXPIRED_AUTHENTICATION)."""
         with self._lock:
-            self._refresh(self._stored())
+            self._refresh(self._config.token_store.get(self._config.key))
         return True
 
-    def _stored(self) -> OAuthTokens:
-        tokens = self._config.token_store.get(self._config.key)
-        if tokens is None:
+    def _expiring(self, tokens: OAuthTokens) -> bool:
+        return tokens.expires_at - self._config.refresh_margin_s <= self._clock()
+
+    def _refresh(self, tokens: OAuthTokens | None) -> OAuthTokens:
+        """Redeem the stored refresh token (or the bootstrap one) and store the answer."""
+        if tokens is not None:
+            refresh_token = tokens.refresh_token
+        elif self._config.bootstrap_refresh_token is not None:
+            refresh_token = self._config.bootstrap_refresh_token
+        else:
             raise AuthError(
-                "no OAuth tokens stored: complete the authorization flow (exchange_code)",
+                "no OAuth tokens stored: complete the authorization flow (exchange_code) "
+                "or configure a bootstrap refresh token",
                 vendor=VENDOR,
                 operation=self._operation.name,
             )
-        return tokens
+        try:
+            return self._redeem(refresh_token)
+        except AuthError as error:
+            if error.status != 400:  # 400 is invalid_grant; 401/403 are not a rotation race
+                raise
+            newer = self._handover(refresh_token)
+            if newer is None:
+                raise
+        return self._redeem(newer.refresh_token) if self._expiring(newer) else newer
 
-    def _refresh(self, tokens: OAuthTokens) -> OAuthTokens:
+    def _handover(self, refused: Secret) -> OAuthTokens | None:
+        """Tokens another client stored in place of ``refused``, if any turn up
+        within ``handover_wait_s`` (its save may land just after our refusal)."""
+        deadline = time.monotonic() + self._config.handover_wait_s
+        while True:
+            stored = self._config.token_store.get(self._config.key)
+            if stored is not None and stored.refresh_token != refused:
+                return stored
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(self._STORE_POLL_S)
+
+    def _redeem(self, refresh_token: Secret) -> OAuthTokens:
         answer = self._post(
             self._operation,
             {
                 "grant_type": "refresh_token",
                 "client_id": self._config.client_id,
                 "client_secret": self._config.client_secret.reveal(),
-                "refresh_token": tokens.refresh_token.reveal(),
+                "refresh_token": refresh_token.reveal(),
             },
         )
-        fresh = _tokens_from(answer, self._clock(), tokens.refresh_token, self._operation.name)
+        fresh = _tokens_from(answer, self._clock(), refresh_token, self._operation.name)
         self._config.token_store.save(self._config.key, fresh)
         return fresh
 
@@ -659,7 +767,7 @@ class HubSpotClient(VendorClient):
             data = self._call_object(operation, json_body=body)
             found = {str(record.get("id")): record for record in data.get("results") or []}
             missing = {
-                value: str(error.get("message") or error.get("category"))
+                value: redact(str(error.get("message") or error.get("category")))
                 for error in data.get("errors") or []
                 for value in _context_values(error)
             }
@@ -712,6 +820,74 @@ class HubSpotClient(VendorClient):
             middle = len(chunk) // 2
             return self._upsert_chunk(chunk[:middle]) + self._upsert_chunk(chunk[middle:])
         return _upsert_results([item["id"] for item in chunk], data)
+
+    def ensure_contact_properties(self, definitions: Sequence[PropertyDefinition]) -> list[str]:
+        """Create the contact properties among ``definitions`` that do not exist yet.
+
+        Idempotent: properties that exist (whatever their definition) are left
+        alone, and one that another process creates meanwhile (HubSpot answers
+        "already exists") counts as existing.
+
+        Returns:
+            The names this call created, in input order.
+
+        Raises:
+            InputValidationError: A definition is malformed or two share a name
+                (nothing sent).
+            InvalidRequest: HubSpot refused to create some properties for another
+                reason (its messages name them).
+            ApiError: Listing or creating failed after retries.
+        """
+        operation = self._endpoints.create_contact_properties
+        check = Validator(VENDOR, operation.name)
+        inputs = [_property_input(check, definition, i) for i, definition in enumerate(definitions)]
+        seen: dict[str, int] = {}
+        for i, item in enumerate(inputs):
+            if item["name"] in seen:
+                check.fail(
+                    f"definitions[{i}].name", f"same name as definitions[{seen[item['name']]}]"
+                )
+            seen[item["name"]] = i
+        existing = self._contact_property_names()
+        missing = [item for item in inputs if item["name"] not in existing]
+        return run_batches(missing, BATCH_MAX, self._create_properties)
+
+    def _contact_property_names(self) -> set[str]:
+        data = self._call_object(self._endpoints.list_contact_properties)
+        return {
+            str(item.get("name")) for item in data.get("results") or [] if isinstance(item, dict)
+        }
+
+    def _create_properties(self, batch: list[dict[str, Any]]) -> list[str]:
+        """Create ``batch``; a whole-batch 409 (some exist by now) is retried once
+        with only the properties still missing."""
+        operation = self._endpoints.create_contact_properties
+        try:
+            data = self._call_object(operation, json_body={"inputs": batch})
+        except Conflict:
+            existing = self._contact_property_names()
+            batch = [item for item in batch if item["name"] not in existing]
+            if not batch:
+                return []
+            data = self._call_object(operation, json_body={"inputs": batch})
+        created = {
+            str(item.get("name")) for item in data.get("results") or [] if isinstance(item, dict)
+        }
+        refused = [
+            error
+            for error in data.get("errors") or []
+            if isinstance(error, dict) and error.get("category") not in _ALREADY_EXISTS
+        ]
+        if refused:
+            raise InvalidRequest(
+                "properties not created: "
+                + "; ".join(
+                    str(error.get("message") or error.get("category")) for error in refused
+                ),
+                vendor=VENDOR,
+                operation=operation.name,
+            )
+        return [item["name"] for item in batch if item["name"] in created]
 
     def authorization_url(
         self, state: str, scopes: Sequence[str], redirect_uri: str | None = None
@@ -823,6 +999,52 @@ def _upsert_input(check: Validator, record: ContactUpsert, index: int) -> dict[s
     return {"id": email, "idProperty": "email", "properties": properties}
 
 
+def _property_input(check: Validator, definition: PropertyDefinition, index: int) -> dict[str, Any]:
+    """HubSpot's create body for ``definition``, validated."""
+    field = f"definitions[{index}]"
+    name = check.pattern(
+        definition.name,
+        f"{field}.name",
+        _NEW_PROPERTY_NAME,
+        "lowercase letters, digits and _, starting with a letter",
+    )
+    if definition.type not in FIELD_TYPES:
+        check.fail(f"{field}.type", f"must be one of {', '.join(FIELD_TYPES)}")
+    if definition.field_type not in FIELD_TYPES[definition.type]:
+        allowed = ", ".join(sorted(FIELD_TYPES[definition.type]))
+        check.fail(f"{field}.field_type", f"must be one of {allowed} for {definition.type}")
+    body: dict[str, Any] = {
+        "name": name,
+        "label": check.required_text(definition.label, f"{field}.label", max_length=_LABEL_MAX),
+        "type": definition.type,
+        "fieldType": definition.field_type,
+        "groupName": check.pattern(
+            definition.group_name, f"{field}.group_name", _NEW_PROPERTY_NAME, "a group name"
+        ),
+    }
+    if definition.description:
+        body["description"] = check.text(
+            definition.description, f"{field}.description", max_length=_DESCRIPTION_MAX
+        )
+    if (definition.type == "enumeration") != bool(definition.options):
+        check.fail(f"{field}.options", "are required for enumerations and only for them")
+    if definition.options:
+        body["options"] = [
+            {
+                "label": check.required_text(
+                    label, f"{field}.options[{order}].label", max_length=_LABEL_MAX
+                ),
+                "value": check.pattern(
+                    value, f"{field}.options[{order}].value", _OPTION_VALUE, "an option value"
+                ),
+                "displayOrder": order,
+                "hidden": False,
+            }
+            for order, (label, value) in enumerate(definition.options)
+        ]
+    return body
+
+
 def _upsert_results(emails: list[str], data: Mapping[str, Any]) -> list[UpsertResult]:
     """Map a 200/207 batch upsert answer back to its inputs by email."""
     by_email: dict[str, UpsertResult] = {}
@@ -833,7 +1055,7 @@ def _upsert_results(emails: list[str], data: Mapping[str, Any]) -> list[UpsertRe
                 email, ok=True, contact_id=str(record.get("id")), created=record.get("new")
             )
     for error in data.get("errors") or []:
-        message = str(error.get("message") or "rejected")
+        message = redact(str(error.get("message") or "rejected"))
         keys = {value.lower() for value in _context_values(error)}
         keys |= {email for email in emails if email in message.lower()}
         for email in keys & set(emails):
@@ -863,6 +1085,7 @@ __all__ = [
     "BATCH_MAX",
     "DEFAULT_AUTHORIZE_URL",
     "DEFAULT_BASE_URL",
+    "FIELD_TYPES",
     "SEARCH_PAGE_SIZE",
     "SEARCH_RESULT_CAP",
     "ContactReadResult",
@@ -872,6 +1095,7 @@ __all__ = [
     "HubSpotSettings",
     "InMemoryTokenStore",
     "OAuthTokens",
+    "PropertyDefinition",
     "TokenStore",
     "UpsertResult",
     "hubspot_rules",

@@ -13,7 +13,8 @@ Two layers, both consulted before every request:
 
    ========================================  ====================================
    ``memory://``                             this process (all threads)
-   ``sqlite:///path/to/file.db``             processes on one machine (file lock)
+   ``sqlite:///path/to/file.db``             processes on one machine (file lock;
+                                             the folder is created if missing)
    ``postgresql://user@host:5432/db``        every process reaching the database
    ``redis://host:6379/0``                   every process reaching the server
    ========================================  ====================================
@@ -29,12 +30,19 @@ Two layers, both consulted before every request:
    looser. To keep every rolling window within the limit ``L`` it runs at
    ``L - B`` per window with a burst of ``B = max(1, L // 10)``.
 
-   Each limit is scaled by ``safety_margin`` (default 0.9), so a healthy run
-   aims at 90 % of what the vendor allows.
+   Each limit is scaled by ``safety_margin`` (default 0.95), so a healthy run
+   aims at 95 % of what the vendor allows. The margin leaves room for other
+   consumers of the account and for network jitter at window edges; a waiting
+   request also sleeps 50 ms past the moment the bucket frees (see
+   `_Slot.retry_after_s`), which stretches each window by up to that much.
+   Measured at full speed against the sandbox (``benchmarks/client_rates.py``):
+   0.947 of HubSpot's burst rate, 0.949 of Explorium's and 0.942 of Lemlist's,
+   with no 429. A 0.9 margin caps the rate at exactly 0.9, so the stretch kept
+   it below: 0.897, 0.900 and 0.883 in the same runs.
 
 2. **Live headers**: `RateLimiter.observe` records what the last answer said
    (remaining, limit, window, reset). When the remaining budget is down to the
-   unused margin (e.g. <= 10 of 100), requests wait until the window frees:
+   unused margin (e.g. <= 5 of 100), requests wait until the window frees:
    until the announced reset when the vendor sends a parseable one, else one
    full window after the observation. This catches other consumers of the
    same account that do not share our limiter. `RateLimiter.pause` does the
@@ -55,6 +63,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from pyrate_limiter import (
@@ -117,7 +126,7 @@ class RateLimiter:
         backend_url: str = "memory://",
         *,
         namespace: str = "sales_pipeline",
-        safety_margin: float = 0.9,
+        safety_margin: float = 0.95,
         max_wait_s: float = 120.0,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
@@ -263,6 +272,7 @@ class _Backend:
         path = url.split(":///", 1)[1] if ":///" in url else ""
         if not path:
             raise ValueError("sqlite limiter URL needs a file path: sqlite:///path/to/file.db")
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
 
         def make(name: str, rate: Rate) -> AbstractBucket:
             return SQLiteBucket.init_from_file(

@@ -180,6 +180,30 @@ def server() -> Iterator[ScriptedServer]:
     scripted.close()
 
 
+POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def drop_limiter_state(backend_url: str, namespace: str) -> None:
+    """Remove the buckets a limiter ``namespace`` left in PostgreSQL or Redis."""
+    if backend_url.startswith("postgresql"):
+        import psycopg
+
+        with psycopg.connect(backend_url, autocommit=True) as connection:
+            rows = connection.execute(
+                "SELECT tablename FROM pg_tables WHERE tablename LIKE %s", (f"%{namespace}%",)
+            ).fetchall()
+            for (table,) in rows:
+                connection.execute(f'DROP TABLE IF EXISTS "{table}"')
+    elif backend_url.startswith("redis"):
+        import redis
+
+        client = redis.Redis.from_url(backend_url)
+        for key in client.scan_iter(f"{namespace}:*"):
+            client.delete(key)
+        client.close()
+
+
 @pytest.fixture
 def limiter() -> Iterator[RateLimiter]:
     """A private in-memory limiter per test, so tests never share buckets."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -185,12 +186,18 @@ def test_private_app_token_travels_only_in_the_authorization_header(server, hubs
 
 
 def oauth_client(
-    server: ScriptedServer, limiter, store: InMemoryTokenStore, expires_in_s: float
+    server: ScriptedServer,
+    limiter,
+    store: InMemoryTokenStore,
+    expires_in_s: float | None,
+    bootstrap: str | None = None,
 ) -> HubSpotClient:
-    store.save(
-        "hubspot:app-1",
-        OAuthTokens(Secret("old-access"), Secret("old-refresh"), time.time() + expires_in_s),
-    )
+    """An OAuth client on app ``app-1``; ``expires_in_s=None`` leaves the store empty."""
+    if expires_in_s is not None:
+        store.save(
+            "hubspot:app-1",
+            OAuthTokens(Secret("old-access"), Secret("old-refresh"), time.time() + expires_in_s),
+        )
     return HubSpotClient(
         f"{server.url}/hubspot",
         oauth=HubSpotOAuthConfig(
@@ -199,6 +206,8 @@ def oauth_client(
             redirect_uri="https://example.test/callback",
             token_store=store,
             authorize_url=f"{server.url}/oauth/authorize",
+            bootstrap_refresh_token=Secret(bootstrap) if bootstrap else None,
+            handover_wait_s=0.3,
         ),
         settings=HubSpotSettings(search_limit=1000),
         transport_config=fast_config(),
@@ -291,19 +300,100 @@ def test_authorization_url_and_code_exchange(server, limiter):
     assert store.get("hubspot:app-1") == tokens
 
 
-def test_bad_refresh_token_is_an_auth_error(server, limiter):
+def test_a_refused_refresh_token_no_other_process_replaced_is_an_auth_error(server, limiter):
     client = oauth_client(server, limiter, InMemoryTokenStore(), expires_in_s=10)
-    server.queue(
-        Scripted(
-            400,
-            json={"status": "BAD_REFRESH_TOKEN", "error": "invalid_grant", "message": "bad"},
-        )
-    )
+    server.queue(BAD_REFRESH_TOKEN)
 
-    with pytest.raises(AuthError):
+    with pytest.raises(AuthError) as raised:
         client.count_contacts_modified_since(START)
 
+    assert raised.value.status == 400
     assert len(server.requests) == 1
+
+
+BAD_REFRESH_TOKEN = Scripted(
+    400,
+    json={
+        "status": "BAD_REFRESH_TOKEN",
+        "error": "invalid_grant",
+        "message": "missing or invalid refresh token",
+    },
+)
+
+
+def refused_after_another_process_refreshed(
+    store: InMemoryTokenStore, expires_in_s: float
+) -> Callable[[Recorded], Scripted]:
+    """Token endpoint of a race lost: another process redeemed ``old-refresh`` and stored
+    its rotated tokens just before our refresh arrived."""
+
+    def answer(request: Recorded) -> Scripted:
+        if request.path == TOKEN_PATH:
+            if "old-refresh" in request.body.decode():
+                store.save(
+                    "hubspot:app-1",
+                    OAuthTokens(
+                        Secret("winner-access"),
+                        Secret("winner-refresh"),
+                        time.time() + expires_in_s,
+                    ),
+                )
+                return BAD_REFRESH_TOKEN
+            return token_answer("next-access", "next-refresh")
+        return search_page(1)
+
+    return answer
+
+
+def test_a_refresh_lost_to_another_process_uses_the_tokens_it_stored(server, limiter):
+    store = InMemoryTokenStore()
+    client = oauth_client(server, limiter, store, expires_in_s=10)
+    server.handler = refused_after_another_process_refreshed(store, expires_in_s=1800)
+
+    assert client.count_contacts_modified_since(START) == 1
+
+    assert [r.path for r in server.requests] == [TOKEN_PATH, SEARCH_PATH]
+    assert server.requests[1].headers["Authorization"] == "Bearer winner-access"
+
+
+def test_handed_over_tokens_that_are_about_to_expire_are_refreshed_once_more(server, limiter):
+    store = InMemoryTokenStore()
+    client = oauth_client(server, limiter, store, expires_in_s=10)
+    server.handler = refused_after_another_process_refreshed(store, expires_in_s=10)
+
+    assert client.count_contacts_modified_since(START) == 1
+
+    assert [r.path for r in server.requests] == [TOKEN_PATH, TOKEN_PATH, SEARCH_PATH]
+    assert parse_qs(server.requests[1].body.decode())["refresh_token"] == ["winner-refresh"]
+    assert server.requests[2].headers["Authorization"] == "Bearer next-access"
+    saved = store.get("hubspot:app-1")
+    assert saved is not None
+    assert saved.refresh_token.reveal() == "next-refresh"
+
+
+def test_a_bootstrap_refresh_token_is_redeemed_while_the_store_is_empty(server, limiter):
+    store = InMemoryTokenStore()
+    client = oauth_client(server, limiter, store, expires_in_s=None, bootstrap="boot-refresh")
+    server.queue(token_answer("first-access", "first-refresh"), search_page(), search_page())
+
+    client.count_contacts_modified_since(START)
+    client.count_contacts_modified_since(START)
+
+    token_call, first, second = server.requests
+    assert parse_qs(token_call.body.decode())["refresh_token"] == ["boot-refresh"]
+    assert first.headers["Authorization"] == second.headers["Authorization"]
+    saved = store.get("hubspot:app-1")
+    assert saved is not None
+    assert saved.refresh_token.reveal() == "first-refresh"
+
+
+def test_an_empty_store_without_bootstrap_token_asks_for_the_authorization_flow(server, limiter):
+    client = oauth_client(server, limiter, InMemoryTokenStore(), expires_in_s=None)
+
+    with pytest.raises(AuthError, match="exchange_code"):
+        client.count_contacts_modified_since(START)
+
+    assert server.requests == []
 
 
 def upsert_echo(request: Recorded) -> Scripted:

@@ -20,10 +20,15 @@ from sales_pipeline.clients import (
     RateLimiter,
     Secret,
 )
-from sales_pipeline_tests.clients.conftest import LEMLIST_KEY, Recorded, Scripted, fast_config
-
-POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
-REDIS_URL = "redis://127.0.0.1:6379/0"
+from sales_pipeline_tests.clients.conftest import (
+    LEMLIST_KEY,
+    POSTGRES_URL,
+    REDIS_URL,
+    Recorded,
+    Scripted,
+    drop_limiter_state,
+    fast_config,
+)
 
 
 class SlidingWindowVendor:
@@ -111,6 +116,23 @@ def test_safety_margin_scales_published_limits():
     assert limiter.effective_limit(RateLimit("tiny", 1, 1)) == 1
 
 
+def test_the_default_margin_uses_95_percent_of_each_limit():
+    limiter = RateLimiter()
+
+    assert limiter.effective_limit(RateLimit("burst", 100, 10)) == 95
+    assert limiter.effective_limit(RateLimit("lemlist", 20, 2)) == 19
+    assert limiter.effective_limit(RateLimit("explorium", 200, 60)) == 190
+
+
+def test_a_sqlite_backend_in_a_folder_not_yet_created_works(tmp_path):
+    limiter = RateLimiter(f"sqlite:///{tmp_path / 'fresh-home' / 'ratelimit.sqlite'}")
+
+    limiter.acquire("v:k:default", RateLimit("default", 5, 1.0))
+
+    limiter.close()
+    assert (tmp_path / "fresh-home" / "ratelimit.sqlite").is_file()
+
+
 def test_unknown_backend_scheme_is_rejected():
     with pytest.raises(ValueError, match="mysql"):
         RateLimiter("mysql://localhost/db")
@@ -159,25 +181,13 @@ def namespace() -> str:
 @pytest.fixture
 def postgres_namespace(namespace: str) -> Iterator[str]:
     yield namespace
-    import psycopg
-
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
-        rows = connection.execute(
-            "SELECT tablename FROM pg_tables WHERE tablename LIKE %s", (f"%{namespace}%",)
-        ).fetchall()
-        for (table,) in rows:
-            connection.execute(f'DROP TABLE IF EXISTS "{table}"')
+    drop_limiter_state(POSTGRES_URL, namespace)
 
 
 @pytest.fixture
 def redis_namespace(namespace: str) -> Iterator[str]:
     yield namespace
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL)
-    for key in client.scan_iter(f"{namespace}:*"):
-        client.delete(key)
-    client.close()
+    drop_limiter_state(REDIS_URL, namespace)
 
 
 def assert_never_more_than(stamps: list[float], limit: int, window_s: float) -> None:
