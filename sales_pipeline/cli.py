@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import sys
 from collections.abc import Sequence
+from pathlib import Path
 
-from sales_pipeline.sandbox import Credentials, SandboxConfig, SandboxOptions, serve
+from sales_pipeline.sandbox import Credentials, SandboxConfig, SandboxOptions, run_sandbox, serve
 
 
 def _add_sandbox_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -64,13 +68,68 @@ def _run_sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_demo_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "demo",
+        help="run the whole pipeline against an in-process sandbox and print a summary",
+        description="Materialize every asset for the most recent partitions against the "
+        "sandbox, with a local SQLite Dagster instance under .sales_pipeline_home.",
+    )
+    parser.add_argument("--days", type=int, default=7, help="recent daily partitions to run")
+    parser.add_argument("--contacts", type=int, default=5000, help="sandbox HubSpot contacts")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--faults", default="none", help="none, mild, harsh or a profile path")
+    parser.add_argument("--json", type=Path, help="also write the summary as JSON to this path")
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from sales_pipeline.demo import run_demo, write_summary
+
+    summary = run_demo(
+        days=args.days,
+        sandbox=SandboxConfig(contacts=args.contacts, seed=args.seed, faults=args.faults),
+    )
+    if args.json:
+        write_summary(summary, args.json)
+    return 0 if summary["failed_partitions"] == [] else 1
+
+
+def _add_dev_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "dev",
+        help="serve the sandbox and the Dagster UI on it",
+        description="Start the sandbox, then `dagster dev` with the pipeline pointed at it.",
+    )
+    parser.add_argument("--port", type=int, default=3000, help="Dagster UI port")
+    parser.add_argument("--contacts", type=int, default=5000, help="sandbox HubSpot contacts")
+    parser.add_argument("--faults", default="none", help="none, mild, harsh or a profile path")
+
+
+def _run_dev(args: argparse.Namespace) -> int:
+    from sales_pipeline.demo import sandbox_environment
+    from sales_pipeline.settings import pipeline_home
+
+    home = pipeline_home()
+    (home / "dagster").mkdir(parents=True, exist_ok=True)
+    with run_sandbox(SandboxConfig(contacts=args.contacts, faults=args.faults)) as handle:
+        print(f"sandbox serving on {handle.base_url}; Dagster UI on http://127.0.0.1:{args.port}")
+        command = [sys.executable, "-m", "dagster", "dev", "-m", "sales_pipeline.definitions"]
+        env = {**os.environ, **sandbox_environment(handle, home)}
+        try:
+            return subprocess.call([*command, "-p", str(args.port)], env=env)  # noqa: S603
+        except KeyboardInterrupt:
+            return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sales-pipeline`` console script."""
     parser = argparse.ArgumentParser(prog="sales-pipeline", description=__doc__)
     subparsers = parser.add_subparsers(dest="command", required=True)
     _add_sandbox_parser(subparsers)
+    _add_demo_parser(subparsers)
+    _add_dev_parser(subparsers)
     args = parser.parse_args(argv)
-    commands = {"sandbox": _run_sandbox}
+    commands = {"sandbox": _run_sandbox, "demo": _run_demo, "dev": _run_dev}
     return commands[args.command](args)
 
 

@@ -593,6 +593,19 @@ class PipelineStore:
         with self._engine.begin() as conn:
             return set(conn.scalars(query))
 
+    def settled_pushes(self, emails: Iterable[str]) -> dict[str, PushRecord]:
+        """For each of ``emails`` that is in a campaign (``added`` or ``already_present``), its
+        ledger row (the most recently claimed one), keyed by normalized email."""
+        keys = sorted({normalize_email(e) for e in emails})
+        found: dict[str, PushRecord] = {}
+        for chunk in _chunks(keys):
+            for record in self._select_pushes(
+                push_ledger.c.email.in_(chunk),
+                push_ledger.c.outcome.in_([o.value for o in IN_CAMPAIGN_OUTCOMES]),
+            ):
+                found[record.email] = record
+        return found
+
     def _select_pushes(self, *conditions: sa.ColumnElement[bool]) -> list[PushRecord]:
         """Ledger rows matching all ``conditions``, oldest claim first."""
         query = sa.select(push_ledger).where(*conditions).order_by(push_ledger.c.claimed_at)

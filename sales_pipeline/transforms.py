@@ -1043,3 +1043,28 @@ def qualify(
         exclusion_reason=reason,
     )
     return _validated(QualifiedLeads, frame)
+
+
+def with_campaign_ids(
+    rules: QualificationRules, campaigns: Mapping[str, str]
+) -> QualificationRules:
+    """``rules`` with every campaign named by Lemlist id, given ``campaigns`` (name -> id).
+
+    A rule may name a campaign by id (``cam_...``, which must be among ``campaigns``' ids) or by
+    name. Raises ValueError naming the campaign when it is neither.
+    """
+    ids = set(campaigns.values())
+
+    def resolve(campaign: str) -> str:
+        if campaign in ids:
+            return campaign
+        if campaign in campaigns:
+            return campaigns[campaign]
+        raise ValueError(f"no Lemlist campaign has the id or name {campaign!r}")
+
+    segments = tuple(
+        segment.model_copy(update={"campaign_id": resolve(segment.campaign_id)})
+        for segment in rules.segments
+    )
+    default = None if rules.default_campaign_id is None else resolve(rules.default_campaign_id)
+    return rules.model_copy(update={"segments": segments, "default_campaign_id": default})

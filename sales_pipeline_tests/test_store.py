@@ -274,6 +274,20 @@ def test_a_pending_push_of_a_run_known_dead_is_taken_over_at_once(store: Pipelin
     assert push.run_id == "run-2"
 
 
+def test_settled_pushes_name_the_campaign_each_email_is_in(store: PipelineStore) -> None:
+    store.record_push_intent("cam_1", "ana@acme.com", "h1", "run-1", now=NOW)
+    store.record_push_outcome("cam_1", "ana@acme.com", PushOutcome.ADDED, lemlist_lead_id="lea_1")
+    store.record_push_intent("cam_2", "bo@acme.com", "h2", "run-1", now=NOW)
+    store.record_push_outcome("cam_2", "bo@acme.com", PushOutcome.REJECTED, "Invalid email")
+    store.record_push_intent("cam_2", "cy@acme.com", "h3", "run-1", now=NOW)
+    settled = store.settled_pushes(["ANA@acme.com", "bo@acme.com", "cy@acme.com", "dd@acme.com"])
+    assert list(settled) == ["ana@acme.com"]
+    assert (settled["ana@acme.com"].campaign_id, settled["ana@acme.com"].outcome) == (
+        "cam_1",
+        PushOutcome.ADDED,
+    )
+
+
 def test_two_runs_racing_for_the_same_push_get_one_claim(database_url: str) -> None:
     stores = [PipelineStore(database_url) for _ in range(2)]
     barrier = threading.Barrier(8)

@@ -15,6 +15,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -41,6 +42,9 @@ class SandboxConfig:
     contacts: int = 5000
     bulk_import: int = 0
     match_rate: float = 0.75
+    now: datetime | None = None
+    """The moment the world is generated around (default: start time); pin it to build the
+    same world in two sandboxes."""
     faults: str | dict[str, Any] = "none"
     rate_scale: float = 1.0
     limits_enabled: bool = True
@@ -89,6 +93,7 @@ class Sandbox:
             contacts=config.contacts,
             bulk_import=config.bulk_import,
             match_rate=config.match_rate,
+            now=config.now,
         )
         context = VendorContext(world, self.clock, self.limits, config.credentials, config.options)
         self.vendors: dict[str, Vendor] = {

@@ -1,0 +1,25 @@
+"""The pipeline's software-defined assets, one module per stage."""
+
+from sales_pipeline.assets.contacts import hubspot_contacts
+from sales_pipeline.assets.enrichment import enriched_contacts
+from sales_pipeline.assets.outreach import lemlist_leads
+from sales_pipeline.assets.qualification import qualified_leads
+from sales_pipeline.assets.writeback import hubspot_enrichment_writeback
+
+PIPELINE_ASSETS = [
+    hubspot_contacts,
+    enriched_contacts,
+    qualified_leads,
+    lemlist_leads,
+    hubspot_enrichment_writeback,
+]
+"""The daily-partitioned stages, in order: what the ``lead_pipeline`` job materializes."""
+
+__all__ = [
+    "PIPELINE_ASSETS",
+    "enriched_contacts",
+    "hubspot_contacts",
+    "hubspot_enrichment_writeback",
+    "lemlist_leads",
+    "qualified_leads",
+]

@@ -1,0 +1,259 @@
+"""Dagster resources: configuration and secrets in, resilient clients and the store out.
+
+Secrets arrive as ``EnvVar``s, so Dagster's UI shows the variable's name, never its value, and
+each run resolves them afresh (a rotated key is picked up by the next run). Inside the process
+they are wrapped in :class:`~sales_pipeline.clients.Secret` at once and only revealed when a
+request is sent. The base URL of each vendor is configuration, which is how the sandbox is
+selected. All clients of a vendor share one rate limiter backend (see
+:mod:`sales_pipeline.settings`), so parallel steps, runs and backfills stay under one account's
+limits together.
+"""
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from datetime import timedelta
+from typing import Any
+
+from dagster import ConfigurableResource, EnvVar, InitResourceContext
+from pydantic import Field, PrivateAttr
+
+from sales_pipeline.clients import (
+    ExploriumClient,
+    HubSpotClient,
+    HubSpotOAuthConfig,
+    HubSpotSettings,
+    LemlistClient,
+    OAuthTokens,
+    RetryPolicy,
+    Secret,
+    Timeouts,
+    TransportConfig,
+    install_redaction,
+    shared_limiter,
+)
+from sales_pipeline.settings import default_database_url, default_rate_limit_url
+from sales_pipeline.store import PipelineStore
+
+
+class PipelineStoreResource(ConfigurableResource):  # type: ignore[type-arg]
+    """The pipeline's own durable state: push ledger, enrichment cache, quarantine,
+    suppressions, OAuth tokens, cursors and asset frames (SQLite locally, PostgreSQL in
+    production)."""
+
+    database_url: str = Field(description="SQLAlchemy URL: sqlite:///path or postgresql://...")
+    enrichment_ttl_days: float = Field(
+        default=30.0, description="How long an Explorium answer is reused before re-enriching."
+    )
+    _store: PipelineStore | None = PrivateAttr(default=None)
+
+    def get_store(self) -> PipelineStore:
+        """The store, connected and migrated on first use."""
+        if self._store is None:
+            self._store = PipelineStore(
+                self.database_url, enrichment_ttl=timedelta(days=self.enrichment_ttl_days)
+            )
+        return self._store
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        """Close pooled connections."""
+        if self._store is not None:
+            self._store.close()
+
+
+class _StoreTokenStore:
+    """The client's token-store protocol over the pipeline store: every refresh is persisted,
+    so a rotated refresh token survives the process."""
+
+    def __init__(self, store: PipelineStore, bootstrap_refresh_token: str | None) -> None:
+        self._store = store
+        self._bootstrap = bootstrap_refresh_token
+
+    def get(self, key: str) -> OAuthTokens | None:
+        saved = self._store.load_oauth_token(key)
+        if saved is not None:
+            return OAuthTokens(
+                access_token=Secret(saved["access_token"]),
+                refresh_token=Secret(saved["refresh_token"]),
+                expires_at=float(saved["expires_at"]),
+            )
+        if self._bootstrap:
+            return OAuthTokens(Secret(""), Secret(self._bootstrap), expires_at=0.0)
+        return None
+
+    def save(self, key: str, tokens: OAuthTokens) -> None:
+        self._store.save_oauth_token(
+            key,
+            {
+                "access_token": tokens.access_token.reveal(),
+                "refresh_token": tokens.refresh_token.reveal(),
+                "expires_at": tokens.expires_at,
+            },
+        )
+
+
+class _VendorResource(ConfigurableResource):  # type: ignore[type-arg]
+    """Resilience settings every vendor resource shares."""
+
+    base_url: str
+    connect_timeout_s: float = Field(default=5.0, description="Seconds to open a connection.")
+    read_timeout_s: float = Field(default=30.0, description="Seconds to wait for bytes.")
+    total_timeout_s: float = Field(default=60.0, description="Seconds for a whole attempt.")
+    max_tries: int = Field(default=5, description="Attempts for 5xx, timeouts and drops.")
+    max_rate_limited_tries: int = Field(default=10, description="Attempts after 429s.")
+    max_elapsed_s: float = Field(default=300.0, description="Time budget of one call.")
+    backoff_initial_s: float = Field(default=0.5, description="First backoff before jitter.")
+    breaker_failure_threshold: int = Field(default=5, description="Failures that open it.")
+    breaker_reset_timeout_s: float = Field(default=30.0, description="Open time before a probe.")
+    rate_limit_url: str = Field(
+        default="",
+        description="Limiter backend shared by processes (memory://, sqlite:///, postgresql://, "
+        "redis://); empty: SALES_PIPELINE_RATE_LIMIT_URL or the default.",
+    )
+
+    def _client_options(self) -> dict[str, Any]:
+        """The transport settings and the shared limiter, as client keyword arguments."""
+        install_redaction()
+        return {
+            "transport_config": TransportConfig(
+                timeouts=Timeouts(
+                    self.connect_timeout_s, self.read_timeout_s, self.total_timeout_s
+                ),
+                retry=RetryPolicy(
+                    max_tries=self.max_tries,
+                    max_rate_limited_tries=self.max_rate_limited_tries,
+                    max_elapsed_s=self.max_elapsed_s,
+                    backoff_initial_s=self.backoff_initial_s,
+                ),
+                breaker_failure_threshold=self.breaker_failure_threshold,
+                breaker_reset_timeout_s=self.breaker_reset_timeout_s,
+            ),
+            "limiter": shared_limiter(self.rate_limit_url or default_rate_limit_url()),
+        }
+
+
+class HubSpotResource(_VendorResource):
+    """HubSpot CRM: a private-app token, or OAuth with the tokens kept in the store."""
+
+    base_url: str = "https://api.hubapi.com"
+    access_token: str | None = Field(default=None, description="Private-app token.")
+    client_id: str | None = Field(default=None, description="OAuth app client id.")
+    client_secret: str | None = Field(default=None, description="OAuth app client secret.")
+    refresh_token: str | None = Field(
+        default=None, description="OAuth refresh token to start from when the store has none."
+    )
+    redirect_uri: str = Field(default="http://localhost:3000/oauth/callback")
+    authorize_url: str = Field(default="https://app.hubspot.com/oauth/authorize")
+    burst_limit: int = Field(default=100, description="Requests per 10 s for the app's tier.")
+    store: PipelineStoreResource
+
+    @contextmanager
+    def get_client(self) -> Iterator[HubSpotClient]:
+        """A client for one step; closed afterwards."""
+        oauth = None
+        if not self.access_token:
+            if not (self.client_id and self.client_secret):
+                raise ValueError(
+                    "HubSpot needs HUBSPOT_ACCESS_TOKEN, or HUBSPOT_CLIENT_ID, "
+                    "HUBSPOT_CLIENT_SECRET and HUBSPOT_REFRESH_TOKEN"
+                )
+            oauth = HubSpotOAuthConfig(
+                client_id=self.client_id,
+                client_secret=Secret(self.client_secret),
+                redirect_uri=self.redirect_uri,
+                token_store=_StoreTokenStore(self.store.get_store(), self.refresh_token),
+                authorize_url=self.authorize_url,
+            )
+        with HubSpotClient(
+            self.base_url,
+            access_token=Secret(self.access_token) if self.access_token else None,
+            oauth=oauth,
+            settings=HubSpotSettings(burst_limit=self.burst_limit),
+            **self._client_options(),
+        ) as client:
+            yield client
+
+
+class ExploriumResource(_VendorResource):
+    """Explorium: prospect and business matching and bulk enrichment."""
+
+    base_url: str = "https://api.explorium.ai/v1"
+    api_key: str = Field(description="Explorium API key (sent as the api_key header).")
+
+    @contextmanager
+    def get_client(self) -> Iterator[ExploriumClient]:
+        """A client for one step; closed afterwards."""
+        options = self._client_options()
+        with ExploriumClient(self.base_url, api_key=Secret(self.api_key), **options) as client:
+            yield client
+
+
+class LemlistResource(_VendorResource):
+    """Lemlist: campaigns, leads, unsubscribes and activities."""
+
+    base_url: str = "https://api.lemlist.com/api"
+    api_key: str = Field(description="Lemlist API key (Basic auth password, empty user).")
+
+    @contextmanager
+    def get_client(self) -> Iterator[LemlistClient]:
+        """A client for one step; closed afterwards."""
+        options = self._client_options()
+        with LemlistClient(self.base_url, api_key=Secret(self.api_key), **options) as client:
+            yield client
+
+
+def _env_or_default(name: str, default: str) -> str | EnvVar:
+    """``EnvVar(name)`` when the variable is set (resolved per run), else ``default``."""
+    return EnvVar(name) if os.environ.get(name) else default
+
+
+@dataclass(frozen=True)
+class PipelineResources:
+    """The pipeline's resources, keyed in Dagster by field name."""
+
+    store: PipelineStoreResource
+    hubspot: HubSpotResource
+    explorium: ExploriumResource
+    lemlist: LemlistResource
+
+    def as_dict(self) -> dict[str, ConfigurableResource]:  # type: ignore[type-arg]
+        """Resource key -> resource."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def resources_from_env() -> PipelineResources:
+    """The resources of the deployed definitions, configured from the environment.
+
+    HubSpot uses ``HUBSPOT_ACCESS_TOKEN`` when it is set, else OAuth from ``HUBSPOT_CLIENT_ID``,
+    ``HUBSPOT_CLIENT_SECRET`` and ``HUBSPOT_REFRESH_TOKEN``. Base URLs default to the vendors'.
+    """
+    store = PipelineStoreResource(
+        database_url=_env_or_default("SALES_PIPELINE_DATABASE_URL", default_database_url())
+    )
+    if os.environ.get("HUBSPOT_ACCESS_TOKEN") or not os.environ.get("HUBSPOT_CLIENT_ID"):
+        hubspot = HubSpotResource(
+            base_url=_env_or_default("HUBSPOT_BASE_URL", "https://api.hubapi.com"),
+            access_token=EnvVar("HUBSPOT_ACCESS_TOKEN"),
+            store=store,
+        )
+    else:
+        hubspot = HubSpotResource(
+            base_url=_env_or_default("HUBSPOT_BASE_URL", "https://api.hubapi.com"),
+            client_id=EnvVar("HUBSPOT_CLIENT_ID"),
+            client_secret=EnvVar("HUBSPOT_CLIENT_SECRET"),
+            refresh_token=EnvVar("HUBSPOT_REFRESH_TOKEN"),
+            store=store,
+        )
+    return PipelineResources(
+        store=store,
+        hubspot=hubspot,
+        explorium=ExploriumResource(
+            base_url=_env_or_default("EXPLORIUM_BASE_URL", "https://api.explorium.ai/v1"),
+            api_key=EnvVar("EXPLORIUM_API_KEY"),
+        ),
+        lemlist=LemlistResource(
+            base_url=_env_or_default("LEMLIST_BASE_URL", "https://api.lemlist.com/api"),
+            api_key=EnvVar("LEMLIST_API_KEY"),
+        ),
+    )

@@ -1,0 +1,90 @@
+"""Fixtures for end-to-end runs of the pipeline against the sandbox."""
+
+import pickle
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import requests
+
+from sales_pipeline.demo import recent_partitions, run_pipeline
+from sales_pipeline.sandbox import SandboxConfig, SandboxHandle, run_sandbox
+from sales_pipeline.store import PipelineStore
+
+CONTACTS = 1500
+"""About 50 contacts a day: enough for every outcome, small enough to run in seconds."""
+DAYS = 2
+
+
+@dataclass
+class PipelineWorld:
+    """A sandbox, the pipeline's home folder and the partitions the tests run."""
+
+    sandbox: SandboxHandle
+    home: Path
+    partitions: list[str]
+    now: datetime
+
+    def run(self) -> dict[str, Any]:
+        """Run the pipeline for :attr:`partitions`; the summary."""
+        return run_pipeline(self.sandbox, self.home, self.partitions, out=lambda _: None)
+
+    def state(self, vendor: str) -> dict[str, Any]:
+        """The sandbox's state of one vendor."""
+        answer = requests.get(f"{self.sandbox.control_url}/state?vendor={vendor}", timeout=60)
+        answer.raise_for_status()
+        return dict(answer.json()[vendor])
+
+    def stats(self) -> dict[str, Any]:
+        """The sandbox's request statistics."""
+        return dict(requests.get(f"{self.sandbox.control_url}/stats", timeout=30).json())
+
+    def store(self) -> PipelineStore:
+        """The pipeline's store (the caller closes it)."""
+        return PipelineStore(f"sqlite:///{self.home / 'store.sqlite'}")
+
+    def frames(self, asset: str) -> pd.DataFrame:
+        """The stored output of ``asset`` over all partitions run."""
+        with self.store() as store:
+            payloads = [store.load_frame(asset, key) for key in self.partitions]
+        frames: list[pd.DataFrame] = [
+            pickle.loads(zlib.decompress(p))  # noqa: S301
+            for p in payloads
+            if p is not None
+        ]
+        return pd.concat(frames, ignore_index=True)
+
+    def lemlist_leads(self) -> list[tuple[str, str]]:
+        """(campaign id, lower-cased email) of every lead in the sandbox's Lemlist."""
+        campaigns = self.state("lemlist")["campaigns"]
+        return [(c["_id"], lead["email"].lower()) for c in campaigns for lead in c["leads"]]
+
+
+def make_world(
+    tmp_path: Path, now: datetime | None = None, **config: Any
+) -> Iterator[PipelineWorld]:
+    """A sandbox of :data:`CONTACTS` contacts generated around ``now`` (default: now; pass
+    another world's to build the same world again) and a fresh home for the pipeline."""
+    now = now or datetime.now(UTC)
+    with run_sandbox(SandboxConfig(contacts=CONTACTS, now=now, **config)) as handle:
+        yield PipelineWorld(handle, tmp_path / "home", recent_partitions(DAYS), now)
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[PipelineWorld]:
+    """A fresh sandbox and pipeline home."""
+    yield from make_world(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def finished_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PipelineWorld]:
+    """A sandbox the pipeline has already run against once (shared by read-only tests)."""
+    for world in make_world(tmp_path_factory.mktemp("finished")):
+        summary = world.run()
+        assert summary["failed_partitions"] == []
+        yield world

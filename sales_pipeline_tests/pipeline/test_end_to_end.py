@@ -1,0 +1,143 @@
+"""The pipeline end to end against the sandbox: what lands in Lemlist and HubSpot."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+from dagster._core.instance.ref import InstanceRef
+
+from sales_pipeline.demo import sandbox_environment
+from sales_pipeline_tests.pipeline.conftest import PipelineWorld, make_world
+
+
+def _qualified_emails(world: PipelineWorld) -> set[tuple[str, str]]:
+    leads = world.frames("qualified_leads")
+    chosen = leads[~leads["excluded"]]
+    return set(zip(chosen["campaign_id"], chosen["email"], strict=True))
+
+
+def test_lemlist_holds_exactly_the_qualified_leads(finished_world: PipelineWorld) -> None:
+    in_lemlist = finished_world.lemlist_leads()
+    assert len(in_lemlist) == len(set(in_lemlist)), "a lead was pushed twice"
+    assert len({email for _, email in in_lemlist}) == len(in_lemlist), "a lead is in two campaigns"
+    assert set(in_lemlist) == _qualified_emails(finished_world)
+    assert len(in_lemlist) > 20
+
+
+def test_nobody_unsubscribed_opted_out_or_invalid_is_pushed(
+    finished_world: PipelineWorld,
+) -> None:
+    pushed = {email for _, email in finished_world.lemlist_leads()}
+    unsubscribes = [u["value"].lower() for u in finished_world.state("lemlist")["unsubscribes"]]
+    assert not pushed & {u for u in unsubscribes if not u.startswith("@")}
+    domains = {u for u in unsubscribes if u.startswith("@")}
+    assert not {e for e in pushed if "@" + e.rpartition("@")[2] in domains}
+    contacts = finished_world.state("hubspot")["contacts"]
+    opted_out = {
+        (c["properties"]["email"] or "").lower()
+        for c in contacts
+        if c["properties"].get("hs_email_optout") == "true"
+    }
+    assert not pushed & opted_out
+    enriched = finished_world.frames("enriched_contacts").set_index("email")
+    assert set(enriched.loc[list(pushed), "email_status"]) <= {"valid", "catch-all"}
+
+
+def test_hubspot_carries_the_writeback(finished_world: PipelineWorld) -> None:
+    contacts = finished_world.state("hubspot")["contacts"]
+    written = {
+        (c["properties"].get("email") or "").lower(): c["properties"]
+        for c in contacts
+        if c["properties"].get("sp_enrichment_status")
+    }
+    leads = finished_world.frames("qualified_leads")
+    assert set(leads["email"]) <= set(written)
+    for campaign, email in finished_world.lemlist_leads():
+        assert written[email]["sp_lemlist_campaign"] == campaign
+        assert written[email]["sp_push_status"] == "added"
+        assert 0.0 <= float(written[email]["sp_icp_score"]) <= 1.0
+
+
+def test_quarantined_contacts_are_recorded_with_their_reason(
+    finished_world: PipelineWorld,
+) -> None:
+    with finished_world.store() as store:
+        records = [r for key in finished_world.partitions for r in store.quarantined(key)]
+    assert records, "the sandbox's messy contacts must be quarantined, not dropped"
+    assert {r.field for r in records} >= {"email"}
+    assert all(r.reason for r in records)
+    assert not any("@" in r.masked_record_json.split("***")[0] for r in records)
+
+
+def test_a_second_run_changes_nothing(world: PipelineWorld) -> None:
+    first = world.run()
+    leads, credits = world.lemlist_leads(), world.stats()["explorium"]["credits_used"]
+    second = world.run()
+    assert second["failed_partitions"] == []
+    assert second["pipeline"]["pushed"] == 0
+    assert first["pipeline"]["pushed"] > 0
+    assert second["pipeline"]["qualified"] == 0, "everyone is already pushed or excluded"
+    assert second["pipeline"]["enriched (new)"] == 0
+    assert world.lemlist_leads() == leads
+    assert world.stats()["explorium"]["credits_used"] == credits
+
+
+def test_mild_faults_reach_the_same_final_state(world: PipelineWorld, tmp_path: Path) -> None:
+    world.run()
+    for faulty in make_world(tmp_path / "mild", now=world.now, faults="mild"):
+        summary = faulty.run()
+        assert summary["failed_partitions"] == []
+        assert faulty.stats()["lemlist"]["faults_injected"], "the profile injected nothing"
+        assert sorted(faulty.lemlist_leads()) == sorted(world.lemlist_leads())
+
+
+def _materialize(world: PipelineWorld, selection: str, partition: str) -> subprocess.Popen[bytes]:
+    """``dagster asset materialize`` in a child process, as an operator would run it."""
+    (world.home / "dagster").mkdir(parents=True, exist_ok=True)
+    command = [
+        *(sys.executable, "-m", "dagster", "asset", "materialize"),
+        *("-m", "sales_pipeline.definitions", "--select", selection, "--partition", partition),
+    ]
+    return subprocess.Popen(
+        command,
+        env={**os.environ, **sandbox_environment(world.sandbox, world.home)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def test_plain_dagster_tooling_materializes_a_partition(world: PipelineWorld) -> None:
+    partition = world.partitions[0]
+    assert _materialize(world, "*", partition).wait(timeout=300) == 0
+    assert world.lemlist_leads()
+    with world.store() as store:
+        assert store.load_frame("hubspot_enrichment_writeback", partition) is not None
+
+
+def test_a_run_killed_while_pushing_then_rerun_ends_like_an_uninterrupted_one(
+    world: PipelineWorld, tmp_path: Path
+) -> None:
+    partition = world.partitions[0]
+    upstream = _materialize(world, "hubspot_contacts,enriched_contacts,qualified_leads", partition)
+    assert upstream.wait(timeout=300) == 0
+    pushing = _materialize(world, "lemlist_leads", partition)
+    deadline = time.monotonic() + 120
+    while len(world.lemlist_leads()) < 5 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    os.killpg(pushing.pid, signal.SIGKILL)
+    pushing.wait(timeout=30)
+    interrupted = len(world.lemlist_leads())
+    with DagsterInstance.from_ref(InstanceRef.from_dir(str(world.home / "dagster"))) as instance:
+        for run in instance.get_runs(filters=RunsFilter(statuses=[DagsterRunStatus.STARTED])):
+            instance.report_run_failed(run)
+    assert _materialize(world, "lemlist_leads", partition).wait(timeout=300) == 0
+    assert 5 <= interrupted < len(world.lemlist_leads())
+    for reference in make_world(tmp_path / "reference", now=world.now):
+        reference.partitions = [partition]
+        reference.run()
+        assert sorted(world.lemlist_leads()) == sorted(reference.lemlist_leads())
