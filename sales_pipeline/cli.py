@@ -121,6 +121,12 @@ def _run_dev(args: argparse.Namespace) -> int:
             return 0
 
 
+def _run_doctor(args: argparse.Namespace) -> int:
+    from sales_pipeline.doctor import run_doctor
+
+    return run_doctor()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sales-pipeline`` console script."""
     parser = argparse.ArgumentParser(prog="sales-pipeline", description=__doc__)
@@ -128,8 +134,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     _add_sandbox_parser(subparsers)
     _add_demo_parser(subparsers)
     _add_dev_parser(subparsers)
+    subparsers.add_parser(
+        "doctor",
+        help="check every configured API, the store and the rate limiter",
+        description="One line per check; non-zero exit on any failure; never prints a secret.",
+    )
     args = parser.parse_args(argv)
-    commands = {"sandbox": _run_sandbox, "demo": _run_demo, "dev": _run_dev}
+    commands = {"sandbox": _run_sandbox, "demo": _run_demo, "dev": _run_dev, "doctor": _run_doctor}
     return commands[args.command](args)
 
 

@@ -21,11 +21,12 @@ from pydantic import Field, PrivateAttr
 
 from sales_pipeline.clients import (
     ExploriumClient,
+    ExploriumSettings,
     HubSpotClient,
     HubSpotOAuthConfig,
     HubSpotSettings,
     LemlistClient,
-    OAuthTokens,
+    LemlistSettings,
     RetryPolicy,
     Secret,
     Timeouts,
@@ -34,7 +35,7 @@ from sales_pipeline.clients import (
     shared_limiter,
 )
 from sales_pipeline.settings import default_database_url, default_rate_limit_url
-from sales_pipeline.store import PipelineStore
+from sales_pipeline.store import PipelineStore, StoreTokenStore
 
 
 class PipelineStoreResource(ConfigurableResource):  # type: ignore[type-arg]
@@ -62,37 +63,6 @@ class PipelineStoreResource(ConfigurableResource):  # type: ignore[type-arg]
             self._store.close()
 
 
-class _StoreTokenStore:
-    """The client's token-store protocol over the pipeline store: every refresh is persisted,
-    so a rotated refresh token survives the process."""
-
-    def __init__(self, store: PipelineStore, bootstrap_refresh_token: str | None) -> None:
-        self._store = store
-        self._bootstrap = bootstrap_refresh_token
-
-    def get(self, key: str) -> OAuthTokens | None:
-        saved = self._store.load_oauth_token(key)
-        if saved is not None:
-            return OAuthTokens(
-                access_token=Secret(saved["access_token"]),
-                refresh_token=Secret(saved["refresh_token"]),
-                expires_at=float(saved["expires_at"]),
-            )
-        if self._bootstrap:
-            return OAuthTokens(Secret(""), Secret(self._bootstrap), expires_at=0.0)
-        return None
-
-    def save(self, key: str, tokens: OAuthTokens) -> None:
-        self._store.save_oauth_token(
-            key,
-            {
-                "access_token": tokens.access_token.reveal(),
-                "refresh_token": tokens.refresh_token.reveal(),
-                "expires_at": tokens.expires_at,
-            },
-        )
-
-
 class _VendorResource(ConfigurableResource):  # type: ignore[type-arg]
     """Resilience settings every vendor resource shares."""
 
@@ -106,11 +76,21 @@ class _VendorResource(ConfigurableResource):  # type: ignore[type-arg]
     backoff_initial_s: float = Field(default=0.5, description="First backoff before jitter.")
     breaker_failure_threshold: int = Field(default=5, description="Failures that open it.")
     breaker_reset_timeout_s: float = Field(default=30.0, description="Open time before a probe.")
+    rate_scale: float = Field(
+        default=1.0,
+        gt=0,
+        description="Multiplies the vendor's published limits. Leave at 1 for real vendors; "
+        "benchmarks set it with the sandbox's --rate-scale to compress time.",
+    )
     rate_limit_url: str = Field(
         default="",
         description="Limiter backend shared by processes (memory://, sqlite:///, postgresql://, "
         "redis://); empty: SALES_PIPELINE_RATE_LIMIT_URL or the default.",
     )
+
+    def _scaled(self, limit: int) -> int:
+        """A published limit times :attr:`rate_scale` (at least 1)."""
+        return max(1, round(limit * self.rate_scale))
 
     def _client_options(self) -> dict[str, Any]:
         """The transport settings and the shared limiter, as client keyword arguments."""
@@ -162,14 +142,18 @@ class HubSpotResource(_VendorResource):
                 client_id=self.client_id,
                 client_secret=Secret(self.client_secret),
                 redirect_uri=self.redirect_uri,
-                token_store=_StoreTokenStore(self.store.get_store(), self.refresh_token),
+                token_store=StoreTokenStore(self.store.get_store()),
                 authorize_url=self.authorize_url,
+                bootstrap_refresh_token=Secret(self.refresh_token) if self.refresh_token else None,
             )
         with HubSpotClient(
             self.base_url,
             access_token=Secret(self.access_token) if self.access_token else None,
             oauth=oauth,
-            settings=HubSpotSettings(burst_limit=self.burst_limit),
+            settings=HubSpotSettings(
+                burst_limit=self._scaled(self.burst_limit),
+                search_limit=self._scaled(HubSpotSettings.search_limit),
+            ),
             **self._client_options(),
         ) as client:
             yield client
@@ -184,8 +168,12 @@ class ExploriumResource(_VendorResource):
     @contextmanager
     def get_client(self) -> Iterator[ExploriumClient]:
         """A client for one step; closed afterwards."""
-        options = self._client_options()
-        with ExploriumClient(self.base_url, api_key=Secret(self.api_key), **options) as client:
+        settings = ExploriumSettings(
+            requests_per_window=self._scaled(ExploriumSettings.requests_per_window)
+        )
+        with ExploriumClient(
+            self.base_url, api_key=Secret(self.api_key), settings=settings, **self._client_options()
+        ) as client:
             yield client
 
 
@@ -198,8 +186,12 @@ class LemlistResource(_VendorResource):
     @contextmanager
     def get_client(self) -> Iterator[LemlistClient]:
         """A client for one step; closed afterwards."""
-        options = self._client_options()
-        with LemlistClient(self.base_url, api_key=Secret(self.api_key), **options) as client:
+        settings = LemlistSettings(
+            requests_per_window=self._scaled(LemlistSettings.requests_per_window)
+        )
+        with LemlistClient(
+            self.base_url, api_key=Secret(self.api_key), settings=settings, **self._client_options()
+        ) as client:
             yield client
 
 
@@ -227,33 +219,36 @@ def resources_from_env() -> PipelineResources:
 
     HubSpot uses ``HUBSPOT_ACCESS_TOKEN`` when it is set, else OAuth from ``HUBSPOT_CLIENT_ID``,
     ``HUBSPOT_CLIENT_SECRET`` and ``HUBSPOT_REFRESH_TOKEN``. Base URLs default to the vendors'.
+    ``SALES_PIPELINE_RATE_SCALE`` scales every published limit (sandbox benchmarks only).
     """
     store = PipelineStoreResource(
         database_url=_env_or_default("SALES_PIPELINE_DATABASE_URL", default_database_url())
     )
+    rate_scale = float(os.environ.get("SALES_PIPELINE_RATE_SCALE") or 1.0)
     if os.environ.get("HUBSPOT_ACCESS_TOKEN") or not os.environ.get("HUBSPOT_CLIENT_ID"):
-        hubspot = HubSpotResource(
-            base_url=_env_or_default("HUBSPOT_BASE_URL", "https://api.hubapi.com"),
-            access_token=EnvVar("HUBSPOT_ACCESS_TOKEN"),
-            store=store,
-        )
+        credentials: dict[str, Any] = {"access_token": EnvVar("HUBSPOT_ACCESS_TOKEN")}
     else:
-        hubspot = HubSpotResource(
-            base_url=_env_or_default("HUBSPOT_BASE_URL", "https://api.hubapi.com"),
-            client_id=EnvVar("HUBSPOT_CLIENT_ID"),
-            client_secret=EnvVar("HUBSPOT_CLIENT_SECRET"),
-            refresh_token=EnvVar("HUBSPOT_REFRESH_TOKEN"),
-            store=store,
-        )
+        credentials = {
+            "client_id": EnvVar("HUBSPOT_CLIENT_ID"),
+            "client_secret": EnvVar("HUBSPOT_CLIENT_SECRET"),
+            "refresh_token": EnvVar("HUBSPOT_REFRESH_TOKEN"),
+        }
     return PipelineResources(
         store=store,
-        hubspot=hubspot,
+        hubspot=HubSpotResource(
+            base_url=_env_or_default("HUBSPOT_BASE_URL", "https://api.hubapi.com"),
+            store=store,
+            rate_scale=rate_scale,
+            **credentials,
+        ),
         explorium=ExploriumResource(
             base_url=_env_or_default("EXPLORIUM_BASE_URL", "https://api.explorium.ai/v1"),
             api_key=EnvVar("EXPLORIUM_API_KEY"),
+            rate_scale=rate_scale,
         ),
         lemlist=LemlistResource(
             base_url=_env_or_default("LEMLIST_BASE_URL", "https://api.lemlist.com/api"),
             api_key=EnvVar("LEMLIST_API_KEY"),
+            rate_scale=rate_scale,
         ),
     )

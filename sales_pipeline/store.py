@@ -48,6 +48,8 @@ from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.engine.interfaces import DBAPIConnection, Dialect
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from sales_pipeline.clients import OAuthTokens, Secret
+
 DEFAULT_ENRICHMENT_TTL = timedelta(days=30)
 """How long a cached Explorium answer is reused before the contact is enriched again."""
 
@@ -904,3 +906,34 @@ def _push_record(row: Row[Any]) -> PushRecord:
         reason=row.reason,
         lemlist_lead_id=row.lemlist_lead_id,
     )
+
+
+class StoreTokenStore:
+    """The HubSpot client's token-store protocol over :class:`PipelineStore`: every exchange
+    and refresh is persisted, so a rotated refresh token survives the process and is shared by
+    every process using the same database."""
+
+    def __init__(self, store: PipelineStore) -> None:
+        self._store = store
+
+    def get(self, key: str) -> OAuthTokens | None:
+        """The tokens saved under ``key``, if any."""
+        saved = self._store.load_oauth_token(key)
+        if saved is None:
+            return None
+        return OAuthTokens(
+            access_token=Secret(saved["access_token"]),
+            refresh_token=Secret(saved["refresh_token"]),
+            expires_at=float(saved["expires_at"]),
+        )
+
+    def save(self, key: str, tokens: OAuthTokens) -> None:
+        """Persist ``tokens`` under ``key``."""
+        self._store.save_oauth_token(
+            key,
+            {
+                "access_token": tokens.access_token.reveal(),
+                "refresh_token": tokens.refresh_token.reveal(),
+                "expires_at": tokens.expires_at,
+            },
+        )

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from sales_pipeline.clients import OAuthTokens, Secret
 from sales_pipeline.store import (
     MIGRATIONS,
     CachedEnrichment,
@@ -20,6 +21,7 @@ from sales_pipeline.store import (
     PipelineStore,
     PushOutcome,
     QuarantineRecord,
+    StoreTokenStore,
     Suppression,
     SuppressionSource,
     apply_migrations,
@@ -536,3 +538,15 @@ def test_cursors_are_saved_and_replaced(store: PipelineStore) -> None:
     store.set_cursor("lemlist_activities", "2025-07-08T00:00:00Z")
     assert store.get_cursor("lemlist_activities") == "2025-07-08T00:00:00Z"
     assert store.get_cursor("other") is None
+
+
+def test_the_token_store_round_trips_tokens_without_revealing_them(store: PipelineStore) -> None:
+    tokens_store = StoreTokenStore(store)
+    assert tokens_store.get("hubspot:app") is None
+    tokens_store.save("hubspot:app", OAuthTokens(Secret("at-1"), Secret("rt-1"), 1800.0))
+    tokens_store.save("hubspot:app", OAuthTokens(Secret("at-2"), Secret("rt-2"), 3600.0))
+    loaded = tokens_store.get("hubspot:app")
+    assert loaded is not None
+    assert (loaded.access_token.reveal(), loaded.refresh_token.reveal()) == ("at-2", "rt-2")
+    assert loaded.expires_at == 3600.0
+    assert "rt-2" not in repr(loaded)

@@ -1,0 +1,234 @@
+"""How close the clients run to each vendor's real rate limit, and whether they ever meet a 429.
+
+Starts the sandbox in-process with the real limits (HubSpot 100 per rolling 10 s, Explorium 200
+per sliding 60 s, Lemlist 20 per 2 s) and no injected faults, then drives each vendor's client
+from several threads at full speed, all three vendors at once, for a whole number of windows:
+
+    uv run python benchmarks/client_rates.py [--threads 4] [--safety-margin 0.95]
+        [--hubspot-windows 3] [--explorium-windows 2] [--lemlist-windows 15]
+
+Per vendor it prints the sustained request rate as a fraction of the allowed rate (the target
+is >= 0.9), the most requests sent within any one rolling window as a fraction of the limit
+(must stay <= 1), and the 429s the sandbox counted. At full speed the limiter releases a
+window's worth of requests at once and then holds every thread until the window frees, so the
+traffic comes in cycles; the sustained rate is measured over whole cycles (requests per cycle
+over the mean cycle length), which counts the time the limiter adds to each window. (Counting
+requests inside a fixed number of windows would hide that time until it adds up to a whole
+window.)
+
+Explorium's window cannot be compressed: the sandbox's ``rate_scale`` multiplies the number of
+requests allowed, not the window's length, so its run takes whole real minutes (two by default;
+the other vendors finish within that time).
+
+Operations: HubSpot ``batch_read_contacts`` of one id (a non-search endpoint, counted against
+the burst limit only), Explorium ``match_prospects`` of one email (free), Lemlist
+``list_campaigns`` (one request per call).
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from sales_pipeline.clients import (
+    ExploriumClient,
+    HubSpotClient,
+    LemlistClient,
+    RateLimiter,
+    Secret,
+    VendorClient,
+)
+from sales_pipeline.sandbox import SandboxConfig, SandboxHandle, run_sandbox
+
+
+class SendLog(requests.Session):
+    """A session that records when each request leaves (monotonic seconds)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[float] = []
+        self._lock = threading.Lock()
+
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
+        with self._lock:
+            self.sent.append(time.monotonic())
+        return super().request(*args, **kwargs)
+
+
+@dataclass(frozen=True)
+class Vendor:
+    """One vendor's run: its published limit, and how to build and call its client."""
+
+    name: str
+    limit: int
+    window_s: float
+    windows: int
+    client: Callable[[SandboxHandle, SendLog, RateLimiter], VendorClient]
+    call: Callable[[Any, int], object]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one vendor's run measured."""
+
+    vendor: Vendor
+    sent: list[float]
+    rate_limited: int
+
+    @property
+    def cycle_starts(self) -> list[float]:
+        """Send times that follow a pause of over a quarter window: at full speed the
+        limiter lets a window's worth out at once, then holds every thread until the
+        window frees, so each start begins one limiter cycle."""
+        quiet = self.vendor.window_s / 4
+        return [t for i, t in enumerate(self.sent) if i == 0 or t - self.sent[i - 1] > quiet]
+
+    @property
+    def per_cycle(self) -> float:
+        """Mean requests sent per cycle (the limit after the safety margin)."""
+        starts = self.cycle_starts
+        return bisect.bisect_left(self.sent, starts[-1]) / (len(starts) - 1)
+
+    @property
+    def cycle_s(self) -> float:
+        """Mean cycle length: the window plus whatever the limiter adds to it."""
+        starts = self.cycle_starts
+        return (starts[-1] - starts[0]) / (len(starts) - 1)
+
+    @property
+    def fraction(self) -> float:
+        """Sustained rate (requests per second over whole cycles) over the allowed rate."""
+        return (self.per_cycle / self.cycle_s) / (self.vendor.limit / self.vendor.window_s)
+
+    @property
+    def peak(self) -> float:
+        """Most requests sent within any rolling window, over the limit."""
+        window = self.vendor.window_s
+        busiest = max(
+            bisect.bisect_left(self.sent, start + window) - i for i, start in enumerate(self.sent)
+        )
+        return busiest / self.vendor.limit
+
+
+def vendors(args: argparse.Namespace) -> list[Vendor]:
+    """The three runs, with the sandbox's default credentials."""
+    return [
+        Vendor(
+            "hubspot",
+            100,
+            10.0,
+            args.hubspot_windows,
+            lambda h, session, limiter: HubSpotClient(
+                h.hubspot_url,
+                access_token=Secret(h.credentials.hubspot_token),
+                session=session,
+                limiter=limiter,
+            ),
+            lambda client, i: client.batch_read_contacts([str(1001 + i % 2000)], ["email"]),
+        ),
+        Vendor(
+            "explorium",
+            200,
+            60.0,
+            args.explorium_windows,
+            lambda h, session, limiter: ExploriumClient(
+                h.explorium_url,
+                api_key=Secret(h.credentials.explorium_key),
+                session=session,
+                limiter=limiter,
+            ),
+            lambda client, i: client.match_prospects([{"email": f"p{i}@bench.example.com"}]),
+        ),
+        Vendor(
+            "lemlist",
+            20,
+            2.0,
+            args.lemlist_windows,
+            lambda h, session, limiter: LemlistClient(
+                h.lemlist_url,
+                api_key=Secret(h.credentials.lemlist_key),
+                session=session,
+                limiter=limiter,
+            ),
+            lambda client, _: client.list_campaigns(),
+        ),
+    ]
+
+
+def drive(handle: SandboxHandle, vendor: Vendor, threads: int, margin: float) -> Outcome:
+    """Call ``vendor`` from ``threads`` threads until its windows are over."""
+    session = SendLog()
+    limiter = RateLimiter("memory://", safety_margin=margin)
+    client = vendor.client(handle, session, limiter)
+    deadline = time.monotonic() + vendor.windows * vendor.window_s
+    counter = iter(range(10**9))
+    lock = threading.Lock()
+
+    def work() -> None:
+        while time.monotonic() < deadline:
+            with lock:
+                i = next(counter)
+            vendor.call(client, i)
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    client.close()
+    limiter.close()
+    stats = handle.sandbox.stats()[vendor.name]
+    client_429 = int(client.metrics_snapshot()["rate_limited_429"])
+    return Outcome(vendor, sorted(session.sent), max(int(stats["rate_limited"]), client_429))
+
+
+def main() -> None:
+    """Run the three vendors at once and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--threads", type=int, default=4, help="threads per vendor")
+    parser.add_argument("--safety-margin", type=float, default=None, help="limiter margin")
+    parser.add_argument("--hubspot-windows", type=int, default=3, help="10 s windows")
+    parser.add_argument("--explorium-windows", type=int, default=2, help="60 s windows")
+    parser.add_argument("--lemlist-windows", type=int, default=15, help="2 s windows")
+    args = parser.parse_args()
+    margin = args.safety_margin or RateLimiter().safety_margin
+    runs = vendors(args)
+    longest = max(v.windows * v.window_s for v in runs)
+    print(f"safety margin {margin}, {args.threads} threads per vendor, ~{longest:.0f} s")
+    outcomes: dict[str, Outcome] = {}
+    with run_sandbox(SandboxConfig(contacts=2000)) as handle:
+        threads = [
+            threading.Thread(
+                target=lambda v=vendor: outcomes.__setitem__(
+                    v.name, drive(handle, v, args.threads, margin)
+                )
+            )
+            for vendor in runs
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    print(
+        f"{'vendor':<10} {'limit':>11} {'run':>6} {'sent':>6} {'per cycle':>10} "
+        f"{'cycle':>9} {'fraction':>9} {'peak/limit':>11} {'429s':>5}"
+    )
+    for vendor in runs:
+        outcome = outcomes[vendor.name]
+        print(
+            f"{vendor.name:<10} {vendor.limit:>5}/{vendor.window_s:>3.0f} s "
+            f"{vendor.windows * vendor.window_s:>4.0f} s {len(outcome.sent):>6} "
+            f"{outcome.per_cycle:>10.1f} {outcome.cycle_s:>7.3f} s {outcome.fraction:>9.3f} "
+            f"{outcome.peak:>11.2f} {outcome.rate_limited:>5}"
+        )
+
+
+if __name__ == "__main__":
+    main()
