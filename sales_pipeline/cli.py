@@ -115,6 +115,8 @@ def _run_dev(args: argparse.Namespace) -> int:
         print(f"sandbox serving on {handle.base_url}; Dagster UI on http://127.0.0.1:{args.port}")
         command = [sys.executable, "-m", "dagster", "dev", "-m", "sales_pipeline.definitions"]
         env = {**os.environ, **sandbox_environment(handle, home)}
+        if Path("dagster.yaml").is_file():
+            env["DAGSTER_HOME"] = str(Path.cwd())  # the repository's instance: queue, pools
         try:
             return subprocess.call([*command, "-p", str(args.port)], env=env)  # noqa: S603
         except KeyboardInterrupt:

@@ -22,5 +22,5 @@ daily_partitions = DailyPartitionsDefinition(
 
 one_partition_per_run = BackfillPolicy.multi_run(max_partitions_per_run=1)
 """Backfills launch one run per day: each run's API work is small and independently retryable,
-runs queue behind Dagster's run-concurrency limits, and the vendor pools (see definitions)
+runs queue behind Dagster's run-concurrency limits, and the vendor pools (``dagster.yaml``)
 bound how many steps talk to one vendor at once."""

@@ -1,6 +1,6 @@
 """The pipeline's durable state, kept with SQLAlchemy Core in SQLite (default) or PostgreSQL.
 
-:class:`PipelineStore` owns seven small tables:
+:class:`PipelineStore` owns these small tables:
 
 ``push_ledger``
     One row per (Lemlist campaign, normalized email): the exactly-once record of pushes. A push is
@@ -14,6 +14,8 @@
     Emails and whole ``@domain`` entries that must never be contacted, with where they came from.
 ``oauth_token`` / ``sync_cursor``
     Small key-value tables for the HubSpot OAuth token and the sensors' cursors.
+``engagement_queue``
+    Lemlist engagement waiting to be written to HubSpot (see :mod:`sales_pipeline.engagement`).
 ``asset_frame``
     Each asset partition's output DataFrame, written by the pipeline's IO manager, so that a
     step running in another process or on another machine reads what the previous one wrote.
@@ -189,6 +191,20 @@ asset_frame = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )
 
+engagement_queue = sa.Table(
+    "engagement_queue",
+    metadata,
+    sa.Column("activity_id", sa.String(64), primary_key=True),
+    sa.Column("email", sa.String(320), nullable=False, index=True),
+    sa.Column("activity_type", sa.String(32), nullable=False),
+    sa.Column("lead_status", sa.String(32), nullable=False),
+    sa.Column("occurred_at", UTCDateTime, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False, index=True),
+    sa.Column("detail", sa.Text),
+    sa.Column("queued_at", UTCDateTime, nullable=False),
+    sa.Column("settled_at", UTCDateTime),
+)
+
 UNPARTITIONED = ""
 """The ``partition_key`` under which an unpartitioned asset's frame is kept."""
 
@@ -220,6 +236,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
     Migration(2, "asset frames for the IO manager", _create_tables(asset_frame)),
+    Migration(3, "Lemlist engagement queue", _create_tables(engagement_queue)),
 )
 
 
@@ -292,8 +309,8 @@ def create_store_engine(url: str) -> Engine:
     raise ValueError(f"unsupported database {backend!r}: the store runs on sqlite or postgresql")
 
 
-def _upsert(conn: Connection, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
-    """An INSERT that supports ``ON CONFLICT`` on the connection's database."""
+def dialect_insert(conn: Connection, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT into ``table`` that supports ``ON CONFLICT`` on the connection's database."""
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
@@ -486,7 +503,7 @@ class PipelineStore:
         key = normalize_email(email)
         with self._engine.begin() as conn:
             inserted = conn.execute(
-                _upsert(conn, push_ledger)
+                dialect_insert(conn, push_ledger)
                 .values(
                     campaign_id=campaign_id,
                     email=key,
@@ -656,7 +673,7 @@ class PipelineStore:
         if not rows:
             return
         with self._engine.begin() as conn:
-            insert = _upsert(conn, enrichment_cache)
+            insert = dialect_insert(conn, enrichment_cache)
             replaced = {name: insert.excluded[name] for name in rows[0] if name != "email"}
             conn.execute(
                 insert.on_conflict_do_update(index_elements=["email"], set_=replaced), rows
@@ -689,7 +706,7 @@ class PipelineStore:
         if not rows:
             return
         with self._engine.begin() as conn:
-            insert = _upsert(conn, quarantine_table)
+            insert = dialect_insert(conn, quarantine_table)
             replaced = {
                 name: insert.excluded[name]
                 for name in ("reason", "masked_record", "run_id", "quarantined_at")
@@ -775,7 +792,7 @@ class PipelineStore:
             return 0
         with self._engine.begin() as conn:
             inserted = conn.execute(
-                _upsert(conn, suppression)
+                dialect_insert(conn, suppression)
                 .on_conflict_do_nothing(index_elements=["value", "source"])
                 .returning(suppression.c.value),
                 rows,
@@ -847,7 +864,7 @@ class PipelineStore:
             "updated_at": utc_now(),
         }
         with self._engine.begin() as conn:
-            insert = _upsert(conn, asset_frame).values(row)
+            insert = dialect_insert(conn, asset_frame).values(row)
             conn.execute(
                 insert.on_conflict_do_update(
                     index_elements=["asset_key", "partition_key"],
@@ -880,7 +897,7 @@ class PipelineStore:
         """Upsert one row of a key-value table."""
         row = {key_column.name: key, value_column.name: value, "updated_at": utc_now()}
         with self._engine.begin() as conn:
-            insert = _upsert(conn, table).values(row)
+            insert = dialect_insert(conn, table).values(row)
             conn.execute(
                 insert.on_conflict_do_update(
                     index_elements=[key_column.name],
