@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+import requests
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 from dagster._core.instance.ref import InstanceRef
 
@@ -141,3 +142,21 @@ def test_a_run_killed_while_pushing_then_rerun_ends_like_an_uninterrupted_one(
         reference.partitions = [partition]
         reference.run()
         assert sorted(world.lemlist_leads()) == sorted(reference.lemlist_leads())
+
+
+def test_contacts_flow_on_deferred_when_explorium_is_out_of_credits(world: PipelineWorld) -> None:
+    limits = f"{world.sandbox.control_url}/limits"
+    requests.put(limits, json={"explorium": {"credits": 40}}, timeout=10).raise_for_status()
+    degraded = world.run()
+    assert degraded["failed_partitions"] == []
+    assert degraded["pipeline"]["deferred"] > 0
+    deferred = world.frames("enriched_contacts").query("enrichment_status == 'deferred'")
+    pushed = {email for _, email in world.lemlist_leads()}
+    assert not pushed & set(deferred["email"]), "a deferred contact was pushed unenriched"
+
+    requests.put(limits, json={"explorium": {"credits": 1_000_000}}, timeout=10)
+    recovered = world.run()
+    assert recovered["pipeline"]["deferred"] == 0
+    after = world.frames("enriched_contacts").drop_duplicates("email", keep="last")
+    later = after.set_index("email").loc[sorted(set(deferred["email"])), "enrichment_status"]
+    assert set(later) <= {"enriched", "unmatched"}, "every deferred contact was enriched later"
