@@ -11,7 +11,7 @@ limits together.
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, fields
 from datetime import timedelta
 from typing import Any
@@ -32,6 +32,7 @@ from sales_pipeline.clients import (
     Timeouts,
     TransportConfig,
     install_redaction,
+    run_context,
     shared_limiter,
 )
 from sales_pipeline.settings import default_database_url, default_rate_limit_url
@@ -87,6 +88,16 @@ class _VendorResource(ConfigurableResource):  # type: ignore[type-arg]
         description="Limiter backend shared by processes (memory://, sqlite:///, postgresql://, "
         "redis://); empty: SALES_PIPELINE_RATE_LIMIT_URL or the default.",
     )
+
+    _run_id: str | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        """Remember the run, so every request the clients log carries its id."""
+        self._run_id = context.run_id
+
+    def _run_tag(self) -> AbstractContextManager[None]:
+        """Tags the client's request logs with the Dagster run id while open."""
+        return run_context(self._run_id) if self._run_id else nullcontext()
 
     def _scaled(self, limit: int) -> int:
         """A published limit times :attr:`rate_scale` (at least 1)."""
@@ -146,16 +157,19 @@ class HubSpotResource(_VendorResource):
                 authorize_url=self.authorize_url,
                 bootstrap_refresh_token=Secret(self.refresh_token) if self.refresh_token else None,
             )
-        with HubSpotClient(
-            self.base_url,
-            access_token=Secret(self.access_token) if self.access_token else None,
-            oauth=oauth,
-            settings=HubSpotSettings(
-                burst_limit=self._scaled(self.burst_limit),
-                search_limit=self._scaled(HubSpotSettings.search_limit),
-            ),
-            **self._client_options(),
-        ) as client:
+        with (
+            self._run_tag(),
+            HubSpotClient(
+                self.base_url,
+                access_token=Secret(self.access_token) if self.access_token else None,
+                oauth=oauth,
+                settings=HubSpotSettings(
+                    burst_limit=self._scaled(self.burst_limit),
+                    search_limit=self._scaled(HubSpotSettings.search_limit),
+                ),
+                **self._client_options(),
+            ) as client,
+        ):
             yield client
 
 
@@ -171,9 +185,15 @@ class ExploriumResource(_VendorResource):
         settings = ExploriumSettings(
             requests_per_window=self._scaled(ExploriumSettings.requests_per_window)
         )
-        with ExploriumClient(
-            self.base_url, api_key=Secret(self.api_key), settings=settings, **self._client_options()
-        ) as client:
+        with (
+            self._run_tag(),
+            ExploriumClient(
+                self.base_url,
+                api_key=Secret(self.api_key),
+                settings=settings,
+                **self._client_options(),
+            ) as client,
+        ):
             yield client
 
 
@@ -189,9 +209,15 @@ class LemlistResource(_VendorResource):
         settings = LemlistSettings(
             requests_per_window=self._scaled(LemlistSettings.requests_per_window)
         )
-        with LemlistClient(
-            self.base_url, api_key=Secret(self.api_key), settings=settings, **self._client_options()
-        ) as client:
+        with (
+            self._run_tag(),
+            LemlistClient(
+                self.base_url,
+                api_key=Secret(self.api_key),
+                settings=settings,
+                **self._client_options(),
+            ) as client,
+        ):
             yield client
 
 

@@ -42,7 +42,7 @@ def hubspot_contacts(
             str(row["field"]),
             str(row["reason"]),
             str(row["masked_record_json"]),
-            context.run_id,
+            context.run.run_id,
             partition,
         )
         for row in quarantined.to_dict("records")

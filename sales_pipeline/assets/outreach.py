@@ -48,7 +48,7 @@ def lemlist_leads(
     claimed_by = {push.run_id for push in pipeline_store.pending_pushes()}
     with lemlist.get_client() as client:
         results = push_leads(
-            client, pipeline_store, to_push, context.run_id, _dead_run_ids(context, claimed_by)
+            client, pipeline_store, to_push, context.run.run_id, _dead_run_ids(context, claimed_by)
         )
         api = api_metadata(client)
     frame = pd.DataFrame(

@@ -1,5 +1,6 @@
 """The pipeline end to end against the sandbox: what lands in Lemlist and HubSpot."""
 
+import logging
 import os
 import signal
 import subprocess
@@ -7,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import requests
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 from dagster._core.instance.ref import InstanceRef
@@ -160,3 +162,18 @@ def test_contacts_flow_on_deferred_when_explorium_is_out_of_credits(world: Pipel
     after = world.frames("enriched_contacts").drop_duplicates("email", keep="last")
     later = after.set_index("email").loc[sorted(set(deferred["email"])), "enrichment_status"]
     assert set(later) <= {"enriched", "unmatched"}, "every deferred contact was enriched later"
+
+
+def test_every_request_log_carries_the_dagster_run_id(
+    world: PipelineWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    world.partitions = world.partitions[-1:]
+    with caplog.at_level(logging.INFO, logger="sales_pipeline"):
+        world.run()
+    exchanges = [r for r in caplog.records if hasattr(r, "http_status")]
+    assert {getattr(r, "vendor", None) for r in exchanges} == {"hubspot", "explorium", "lemlist"}
+    run_ids = {getattr(r, "run_id", None) for r in exchanges}
+    assert None not in run_ids
+    with DagsterInstance.from_ref(InstanceRef.from_dir(str(world.home / "dagster"))) as instance:
+        known = {run.run_id for run in instance.get_runs()}
+    assert run_ids <= known
