@@ -47,6 +47,11 @@ SUMMARY_ROWS: list[tuple[str, str, str]] = [
 ]
 
 
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+"""Run config that keeps Dagster's console to warnings, so the progress lines stand out (the
+full event log is in the instance)."""
+
+
 def sandbox_resources(handle: SandboxHandle, home: Path) -> PipelineResources:
     """Resources pointed at a running sandbox with the credentials it accepts; the store and
     the rate limiter's buckets are SQLite files in ``home``."""
@@ -133,7 +138,7 @@ def run_pipeline(
     with DagsterInstance.from_ref(InstanceRef.from_dir(str(dagster_home))) as instance:
         for number, key in enumerate(partitions, start=1):
             result = job.execute_in_process(
-                partition_key=key, instance=instance, raise_on_error=False
+                partition_key=key, instance=instance, raise_on_error=False, run_config=QUIET
             )
             counts = _materialized_counts(result)
             totals.update(counts)
