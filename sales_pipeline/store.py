@@ -34,6 +34,8 @@ on SQLite's lock (for up to :data:`SQLITE_BUSY_TIMEOUT_SECONDS`) instead of fail
 from __future__ import annotations
 
 import json
+import sqlite3
+import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -271,11 +273,26 @@ def apply_migrations(engine: Engine, steps: Sequence[Migration] = MIGRATIONS) ->
 def _configure_sqlite_connection(
     dbapi_connection: DBAPIConnection, connection_record: ConnectionPoolEntry
 ) -> None:
-    """Hand transaction control to SQLAlchemy and switch the database to WAL mode."""
+    """Hand transaction control to SQLAlchemy and switch the database to WAL mode.
+
+    Switching needs the database to itself, and SQLite answers "database is locked" at once,
+    without waiting, while another process holds a transaction (processes opening a new store
+    together do). So the switch is retried for up to :data:`SQLITE_BUSY_TIMEOUT_SECONDS`; a
+    database already in WAL mode (it persists in the file) needs no switch.
+    """
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.close()
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_SECONDS
+    try:
+        while cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            try:
+                cursor.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.OperationalError as locked:
+                if "locked" not in str(locked) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+    finally:
+        cursor.close()
 
 
 def _begin_immediate(conn: Connection) -> None:
