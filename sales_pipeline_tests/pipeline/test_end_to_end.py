@@ -103,7 +103,7 @@ def _materialize(world: PipelineWorld, selection: str, partition: str) -> subpro
     (world.home / "dagster").mkdir(parents=True, exist_ok=True)
     command = [
         *(sys.executable, "-m", "dagster", "asset", "materialize"),
-        *("-m", "sales_pipeline.definitions", "--select", selection, "--partition", partition),
+        *("-m", "sales_pipeline", "--select", selection, "--partition", partition),
     ]
     return subprocess.Popen(
         command,
