@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -40,6 +40,7 @@ from sales_pipeline.store import (
     normalize_email,
     utc_now,
 )
+from sales_pipeline.suppression import lemlist_time
 
 LEAD_STATUS: Mapping[str, str] = {
     "emailsReplied": "CONNECTED",
@@ -79,15 +80,8 @@ class Engagement:
 
 
 def activity_time(activity: Mapping[str, Any]) -> datetime | None:
-    """An activity's ``createdAt`` (ISO 8601, ``Z``) as an aware datetime, None if unreadable."""
-    value = activity.get("createdAt")
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    """An activity's ``createdAt`` as an aware datetime, None if unreadable."""
+    return lemlist_time(activity.get("createdAt"))
 
 
 def engagements_from_activities(activities: Iterable[Mapping[str, Any]]) -> list[Engagement]:

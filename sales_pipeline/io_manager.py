@@ -21,6 +21,17 @@ from sales_pipeline.resources import PipelineStoreResource
 from sales_pipeline.store import UNPARTITIONED
 
 
+def encode_frame(frame: pd.DataFrame) -> bytes:
+    """A DataFrame as the bytes kept in ``asset_frame``."""
+    return zlib.compress(pickle.dumps(frame, protocol=pickle.HIGHEST_PROTOCOL), level=3)
+
+
+def decode_frame(payload: bytes) -> pd.DataFrame:
+    """The DataFrame :func:`encode_frame` stored (only ever read from the project's database)."""
+    frame: pd.DataFrame = pickle.loads(zlib.decompress(payload))  # noqa: S301
+    return frame
+
+
 def _partition(context: InputContext | OutputContext) -> str:
     if not context.has_asset_partitions:
         return UNPARTITIONED
@@ -40,7 +51,7 @@ class StoreFrameIOManager(ConfigurableIOManager):
 
     def handle_output(self, context: OutputContext, obj: pd.DataFrame) -> None:
         """Pickle, compress and save ``obj`` for this asset partition."""
-        payload = zlib.compress(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL), level=3)
+        payload = encode_frame(obj)
         key = context.asset_key.to_user_string()
         self.store.get_store().save_frame(key, _partition(context), payload)
         context.add_output_metadata({"stored_bytes": len(payload)})
@@ -55,5 +66,4 @@ class StoreFrameIOManager(ConfigurableIOManager):
                 f"no stored output for {key} partition {partition or '(none)'}: "
                 "materialize it first"
             )
-        frame: pd.DataFrame = pickle.loads(zlib.decompress(payload))  # noqa: S301
-        return frame
+        return decode_frame(payload)

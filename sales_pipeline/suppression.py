@@ -22,14 +22,21 @@ ACTIVITY_SUPPRESSIONS: Mapping[str, SuppressionSource] = {
 """Lemlist activity types that put the lead's email on the suppression list, and why."""
 
 
+def lemlist_time(value: Any) -> datetime | None:
+    """A Lemlist timestamp (ISO 8601, ``Z``) as an aware datetime (naive ones read as UTC);
+    None when absent or unreadable."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def _moment(value: Any) -> datetime:
-    """Lemlist's ``createdAt`` (ISO 8601) as an aware datetime; now when absent or unreadable."""
-    if isinstance(value, str):
-        try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            pass
-    return datetime.now(UTC)
+    """When a suppression happened: Lemlist's ``createdAt``, else now."""
+    return lemlist_time(value) or datetime.now(UTC)
 
 
 def sync_unsubscribes(client: LemlistClient, store: PipelineStore) -> int:

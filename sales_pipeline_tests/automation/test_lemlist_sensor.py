@@ -1,7 +1,5 @@
 """The Lemlist activity sensor against the sandbox: suppression at once, engagement to HubSpot."""
 
-import pickle
-import zlib
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
@@ -21,14 +19,6 @@ from sales_pipeline_tests.automation.conftest import Automation
 
 TWO_DAYS = 2 * 86_400
 """Long enough for first emails, replies, bounces, unsubscribes and interest to happen."""
-
-
-def _frame(automation: Automation, asset: str, partition: str) -> pd.DataFrame:
-    with automation.world.store() as store:
-        payload = store.load_frame(asset, partition)
-    assert payload is not None
-    frame: pd.DataFrame = pickle.loads(zlib.decompress(payload))  # noqa: S301
-    return frame
 
 
 def _all_activities(automation: Automation) -> list[dict[str, object]]:
@@ -62,7 +52,7 @@ def test_an_unsubscribe_arriving_mid_day_is_never_pushed(automation: Automation)
         day, "hubspot_contacts", "enriched_contacts", "qualified_leads"
     )
     assert upstream.success
-    qualified = _frame(automation, "qualified_leads", day)
+    qualified = automation.world.frame("qualified_leads", day)
     chosen = qualified[~qualified["excluded"]]
     assert len(chosen) > 3
     leaving = str(chosen["email"].iloc[1])
@@ -75,7 +65,7 @@ def test_an_unsubscribe_arriving_mid_day_is_never_pushed(automation: Automation)
         assert store.is_suppressed(leaving), "the sensor tick itself suppresses"
 
     assert automation.materialize(day, "lemlist_leads").success
-    pushes = _frame(automation, "lemlist_leads", day).set_index("email")["result"]
+    pushes = automation.world.frame("lemlist_leads", day).set_index("email")["result"]
     assert pushes[leaving] == SKIPPED_SUPPRESSED
     assert (pushes == "added").sum() == len(chosen) - 1
     in_lemlist = {email for _, email in automation.world.lemlist_leads()}
@@ -83,7 +73,7 @@ def test_an_unsubscribe_arriving_mid_day_is_never_pushed(automation: Automation)
 
     # A later run of the same day qualifies it out with the reason, and pushes nothing new.
     assert automation.materialize(day, "qualified_leads", "lemlist_leads").success
-    requalified = _frame(automation, "qualified_leads", day).set_index("email")
+    requalified = automation.world.frame("qualified_leads", day).set_index("email")
     assert requalified.loc[leaving, "exclusion_reason"] == ExclusionReason.UNSUBSCRIBED
     assert {email for _, email in automation.world.lemlist_leads()} == in_lemlist
 

@@ -1,7 +1,5 @@
 """Fixtures for end-to-end runs of the pipeline against the sandbox."""
 
-import pickle
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,6 +11,7 @@ import pytest
 import requests
 
 from sales_pipeline.demo import recent_partitions, run_pipeline
+from sales_pipeline.io_manager import decode_frame
 from sales_pipeline.sandbox import SandboxConfig, SandboxHandle, run_sandbox
 from sales_pipeline.store import PipelineStore
 
@@ -48,16 +47,18 @@ class PipelineWorld:
         """The pipeline's store (the caller closes it)."""
         return PipelineStore(f"sqlite:///{self.home / 'store.sqlite'}")
 
+    def frame(self, asset: str, partition: str) -> pd.DataFrame:
+        """The stored output of ``asset`` for ``partition`` (it must exist)."""
+        with self.store() as store:
+            payload = store.load_frame(asset, partition)
+        assert payload is not None, f"no stored {asset} for {partition}"
+        return decode_frame(payload)
+
     def frames(self, asset: str) -> pd.DataFrame:
         """The stored output of ``asset`` over all partitions run."""
         with self.store() as store:
             payloads = [store.load_frame(asset, key) for key in self.partitions]
-        frames: list[pd.DataFrame] = [
-            pickle.loads(zlib.decompress(p))  # noqa: S301
-            for p in payloads
-            if p is not None
-        ]
-        return pd.concat(frames, ignore_index=True)
+        return pd.concat([decode_frame(p) for p in payloads if p is not None], ignore_index=True)
 
     def lemlist_leads(self) -> list[tuple[str, str]]:
         """(campaign id, lower-cased email) of every lead in the sandbox's Lemlist."""
