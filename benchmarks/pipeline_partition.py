@@ -24,7 +24,7 @@ from pathlib import Path
 
 import requests
 
-from sales_pipeline.demo import sandbox_environment
+from sales_pipeline.cli.demo import sandbox_environment
 from sales_pipeline.sandbox import SandboxConfig, run_sandbox
 
 

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from sales_pipeline.cli.doctor import run_doctor
 from sales_pipeline.clients import HubSpotClient, HubSpotOAuthConfig, InMemoryTokenStore, Secret
-from sales_pipeline.doctor import run_doctor
 from sales_pipeline.sandbox import SandboxConfig, SandboxHandle, run_sandbox
+from sales_pipeline.settings import Settings
 from sales_pipeline_tests.integration.conftest import (
     CREDENTIALS,
     REDIRECT_URI,
@@ -46,7 +47,7 @@ def environ(sandbox: SandboxHandle, tmp_path: Path) -> dict[str, str]:
 def doctor(environ: dict[str, str]) -> tuple[int, dict[str, str]]:
     """The exit code and the report's line for each check name."""
     lines: list[str] = []
-    code = run_doctor(environ, out=lines.append)
+    code = run_doctor(Settings.from_env(environ), out=lines.append)
     printed = "\n".join(lines)
     assert not [secret for secret in (*SECRETS, WRONG_KEY) if secret in printed]
     by_check = {line[5:18].strip(): line for line in lines[:-1]}

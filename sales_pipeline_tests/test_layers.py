@@ -1,18 +1,51 @@
-"""The layers keep their promises: the sandbox and the clients never share code, and neither
-needs Dagster."""
+"""The layers keep their promises (docs/architecture.md): each imports only the layers below it,
+the sandbox and the clients never share code, and neither needs Dagster."""
 
 import ast
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 PACKAGE = Path(__file__).resolve().parents[1] / "sales_pipeline"
 
+ALLOWED: dict[str, set[str]] = {
+    "domain": set(),
+    "clients": {"domain"},
+    "settings": {"domain", "clients"},
+    "store": {"domain", "clients"},
+    "transforms": {"domain"},
+    "flows": {"domain", "clients", "store", "transforms"},
+    "defs": {"domain", "clients", "settings", "store", "transforms", "flows"},
+    "definitions": {"domain", "clients", "settings", "store", "transforms", "flows", "defs"},
+    "cli": {
+        "domain",
+        "clients",
+        "settings",
+        "store",
+        "transforms",
+        "flows",
+        "defs",
+        "definitions",
+        "sandbox",
+    },
+    "sandbox": set(),
+}
+"""Layer -> the other layers of the project it may import."""
 
-def _imported_modules(folder: Path) -> set[str]:
-    """Every absolute module a Python file under ``folder`` imports."""
+NO_DAGSTER = ("domain", "clients", "settings", "store", "transforms", "flows", "sandbox")
+
+
+def _files(layer: str) -> list[Path]:
+    folder = PACKAGE / layer
+    return sorted(folder.rglob("*.py")) if folder.is_dir() else [PACKAGE / f"{layer}.py"]
+
+
+def _imported_modules(layer: str) -> set[str]:
+    """Every absolute module a Python file of ``layer`` imports."""
     found: set[str] = set()
-    for path in folder.rglob("*.py"):
+    for path in _files(layer):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):
                 found.update(alias.name for alias in node.names)
@@ -21,19 +54,31 @@ def _imported_modules(folder: Path) -> set[str]:
     return found
 
 
-def test_the_sandbox_imports_nothing_else_of_the_project() -> None:
-    imported = _imported_modules(PACKAGE / "sandbox")
-    assert not {m for m in imported if m.startswith("sales_pipeline")}
+def test_every_module_of_the_package_belongs_to_a_layer() -> None:
+    top = {p.stem for p in PACKAGE.iterdir() if p.suffix == ".py" and p.stem != "__init__"}
+    top |= {p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    assert top <= set(ALLOWED)
 
 
-def test_the_clients_never_import_the_sandbox_or_dagster() -> None:
-    imported = _imported_modules(PACKAGE / "clients")
-    assert not {m for m in imported if m.startswith(("sales_pipeline.sandbox", "dagster"))}
+@pytest.mark.parametrize("layer", sorted(ALLOWED))
+def test_a_layer_imports_only_the_layers_below_it(layer: str) -> None:
+    used = {
+        module.split(".")[1]
+        for module in _imported_modules(layer)
+        if module.startswith("sales_pipeline.")
+    }
+    assert used - {layer} <= ALLOWED[layer]
 
 
-def test_clients_and_sandbox_load_without_dagster() -> None:
+@pytest.mark.parametrize("layer", NO_DAGSTER)
+def test_layers_below_the_wiring_never_import_dagster(layer: str) -> None:
+    assert not {m for m in _imported_modules(layer) if m.split(".")[0] == "dagster"}
+
+
+def test_the_layers_below_the_wiring_load_without_dagster() -> None:
+    modules = ", ".join(f"sales_pipeline.{layer}" for layer in NO_DAGSTER)
     probe = (
-        "import sys, sales_pipeline.clients, sales_pipeline.sandbox, sales_pipeline.store;"
+        f"import sys, {modules};"
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'dagster'))"
     )
     answer = subprocess.run(

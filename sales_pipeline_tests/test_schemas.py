@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from pandera.errors import SchemaError, SchemaErrors
 
-from sales_pipeline.schemas import (
+from sales_pipeline.transforms.schemas import (
     ContactInformationData,
     EnrichedContacts,
     EnrichmentRecords,

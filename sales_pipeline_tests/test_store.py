@@ -13,22 +13,18 @@ import pytest
 import sqlalchemy as sa
 
 from sales_pipeline.clients import OAuthTokens, Secret
-from sales_pipeline.store import (
+from sales_pipeline.domain.outcomes import MatchStatus, PushOutcome, SuppressionSource
+from sales_pipeline.domain.records import CachedEnrichment, QuarantineRecord, Suppression
+from sales_pipeline.store.engine import create_store_engine
+from sales_pipeline.store.pipeline_store import PipelineStore
+from sales_pipeline.store.tables import (
     MIGRATIONS,
-    CachedEnrichment,
-    MatchStatus,
     Migration,
-    PipelineStore,
-    PushOutcome,
-    QuarantineRecord,
-    StoreTokenStore,
-    Suppression,
-    SuppressionSource,
     apply_migrations,
-    create_store_engine,
     metadata,
     schema_version,
 )
+from sales_pipeline.store.tokens import StoreTokenStore
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "SALES_PIPELINE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"

@@ -11,28 +11,25 @@ import pytest
 from pandera.errors import SchemaError
 from pydantic import ValidationError
 
-from sales_pipeline.schemas import ExclusionReason
-from sales_pipeline.transforms import (
-    QualificationRules,
+from sales_pipeline.domain.outcomes import ExclusionReason
+from sales_pipeline.transforms.contacts import clean_text, normalize_contacts
+from sales_pipeline.transforms.enrichment import (
     business_match_domains,
-    clean_text,
     combine_enrichment,
     confidence_score,
     enrich_contacts,
     enrichment_cache_entries,
     enrichment_from_cache,
-    icp_score,
-    mask_email,
-    masked_sample,
-    normalize_contacts,
+)
+from sales_pipeline.transforms.explorium import (
     parse_business_matches,
     parse_contact_information,
     parse_firmographics,
     parse_profiles,
     parse_prospect_matches,
-    qualify,
-    route,
 )
+from sales_pipeline.transforms.masking import mask_email, masked_sample
+from sales_pipeline.transforms.qualification import QualificationRules, icp_score, qualify, route
 
 NOW = datetime(2025, 7, 7, 12, 0, tzinfo=UTC)
 PID_ANA = "a" * 40

@@ -17,10 +17,10 @@ from dagster import (
 from dagster._core.definitions.sensor_definition import SensorExecutionData
 from dagster._core.instance.ref import InstanceRef
 
-from sales_pipeline.automation import SEARCH_LAG_ENV, pipeline_job
+from sales_pipeline.cli.demo import sandbox_resources
 from sales_pipeline.definitions import build_definitions
-from sales_pipeline.demo import sandbox_resources
-from sales_pipeline.resources import PipelineResources
+from sales_pipeline.defs.jobs import pipeline_job
+from sales_pipeline.defs.resources import PipelineResources
 from sales_pipeline_tests.pipeline.conftest import PipelineWorld, make_world
 
 
@@ -81,7 +81,7 @@ class Automation:
 def automation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Automation]:
     """A fresh sandbox world and pipeline home, a Dagster instance in that home, and a HubSpot
     sensor that trusts the sandbox's search index at once (it has no lag by default)."""
-    monkeypatch.setenv(SEARCH_LAG_ENV, "0")
+    monkeypatch.setenv("SALES_PIPELINE_HUBSPOT_SEARCH_LAG_SECONDS", "0")
     for world in make_world(tmp_path):
         dagster_home = world.home / "dagster"
         dagster_home.mkdir(parents=True)

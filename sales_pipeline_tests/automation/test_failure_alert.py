@@ -15,9 +15,10 @@ from dagster import (
     build_run_status_sensor_context,
 )
 
-from sales_pipeline.automation import FAILURE_WEBHOOK_ENV, one_line, run_failure_alert
 from sales_pipeline.definitions import build_definitions
-from sales_pipeline.resources import HubSpotResource
+from sales_pipeline.defs.alerts import FAILURE_WEBHOOK_ENV, one_line, run_failure_alert
+from sales_pipeline.defs.resources import HubSpotResource
+from sales_pipeline.store.run_failures import RunFailureLog
 from sales_pipeline_tests.automation.conftest import Automation
 
 BAD_TOKEN = "pat-na1-not-the-sandbox-token-1234567890"
@@ -93,9 +94,9 @@ def _alert(automation: Automation, result: ExecuteInProcessResult) -> None:
 
 def _record(automation: Automation, run_id: str) -> dict[str, Any]:
     with automation.world.store() as store:
-        saved = store.get_cursor(f"run_failure:{run_id}")
+        saved = RunFailureLog(store).get(run_id)
     assert saved is not None
-    return dict(json.loads(saved))
+    return saved
 
 
 def test_a_failed_run_is_recorded_and_posted_without_secrets(

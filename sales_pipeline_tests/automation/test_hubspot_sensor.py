@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from sales_pipeline.automation import SEARCH_LAG_ENV, day_bounds, hubspot_changes_sensor
 from sales_pipeline.clients import ContactUpsert
+from sales_pipeline.defs.sensors import day_bounds, hubspot_changes_sensor
 from sales_pipeline_tests.automation.conftest import Automation
 
 
@@ -98,7 +98,7 @@ def test_a_change_still_being_indexed_is_requested_later_not_lost(
         json={"hubspot": {"search_lag_seconds": 1.5}},
         timeout=10,
     ).raise_for_status()
-    monkeypatch.setenv(SEARCH_LAG_ENV, "2")
+    monkeypatch.setenv("SALES_PIPELINE_HUBSPOT_SEARCH_LAG_SECONDS", "2")
     cursor = automation.tick(hubspot_changes_sensor, None).cursor
     time.sleep(2.1)
     cursor = automation.tick(hubspot_changes_sensor, cursor).cursor

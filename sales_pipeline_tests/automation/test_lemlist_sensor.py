@@ -5,16 +5,17 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 from dagster._core.definitions.sensor_definition import SensorExecutionData
 
-from sales_pipeline.automation import ActivityCursor, engagement_job, lemlist_activity_sensor
-from sales_pipeline.engagement import (
+from sales_pipeline.defs.jobs import engagement_job
+from sales_pipeline.defs.sensors import ActivityCursor, lemlist_activity_sensor
+from sales_pipeline.domain.outcomes import ExclusionReason
+from sales_pipeline.domain.records import Engagement
+from sales_pipeline.flows.engagement import (
     LEAD_STATUS,
-    Engagement,
-    EngagementQueue,
     engagements_from_activities,
     latest_per_email,
 )
-from sales_pipeline.outreach import SKIPPED_SUPPRESSED
-from sales_pipeline.schemas import ExclusionReason
+from sales_pipeline.flows.push import SKIPPED_SUPPRESSED
+from sales_pipeline.store.engagement import EngagementQueue
 from sales_pipeline_tests.automation.conftest import Automation
 
 TWO_DAYS = 2 * 86_400

@@ -32,10 +32,10 @@ from dagster._core.execution.backfill import PartitionBackfill
 from dagster._core.instance.ref import InstanceRef
 from dagster._core.utils import make_new_backfill_id
 
-from sales_pipeline.assets import PIPELINE_ASSETS
-from sales_pipeline.automation import run_partition
+from sales_pipeline.cli.demo import recent_partitions
 from sales_pipeline.definitions import build_definitions
-from sales_pipeline.demo import recent_partitions
+from sales_pipeline.defs.alerts import run_partition
+from sales_pipeline.defs.assets import PIPELINE_ASSETS
 from sales_pipeline_tests.pipeline.conftest import PipelineWorld, make_world
 
 pytestmark = pytest.mark.postgres

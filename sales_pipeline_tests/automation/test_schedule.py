@@ -6,13 +6,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from dagster import RunRequest, ScheduleDefinition, SkipReason, build_schedule_context
 
-from sales_pipeline.automation import (
-    SCHEDULE_HOUR_ENV,
-    SCHEDULE_TIMEZONE_ENV,
-    build_daily_schedule,
-    schedule_from_env,
-)
 from sales_pipeline.definitions import build_definitions
+from sales_pipeline.defs.schedules import build_daily_schedule, schedule_from_settings
+from sales_pipeline.settings import Settings
 
 
 def _evaluate(schedule: ScheduleDefinition, moment: datetime) -> list[RunRequest] | SkipReason:
@@ -25,10 +21,8 @@ def _evaluate(schedule: ScheduleDefinition, moment: datetime) -> list[RunRequest
     return list(data.run_requests or [])
 
 
-def test_defaults_run_at_six_utc(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(SCHEDULE_HOUR_ENV, raising=False)
-    monkeypatch.delenv(SCHEDULE_TIMEZONE_ENV, raising=False)
-    schedule = schedule_from_env()
+def test_defaults_run_at_six_utc() -> None:
+    schedule = schedule_from_settings(Settings.from_env({}))
     assert schedule.name == "lead_pipeline_daily"
     assert schedule.job_name == "lead_pipeline"
     assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 6 * * *", "UTC")
@@ -36,10 +30,12 @@ def test_defaults_run_at_six_utc(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "previous complete UTC day" in schedule.description
 
 
-def test_hour_and_time_zone_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(SCHEDULE_HOUR_ENV, "9")
-    monkeypatch.setenv(SCHEDULE_TIMEZONE_ENV, "Europe/Paris")
-    schedule = schedule_from_env()
+def test_hour_and_time_zone_come_from_the_environment() -> None:
+    environ = {
+        "SALES_PIPELINE_SCHEDULE_HOUR": "9",
+        "SALES_PIPELINE_SCHEDULE_TIMEZONE": "Europe/Paris",
+    }
+    schedule = schedule_from_settings(Settings.from_env(environ))
     assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 9 * * *", "Europe/Paris")
 
 

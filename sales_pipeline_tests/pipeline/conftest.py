@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 import requests
 
-from sales_pipeline.demo import recent_partitions, run_pipeline
-from sales_pipeline.io_manager import decode_frame
+from sales_pipeline.cli.demo import recent_partitions, run_pipeline
+from sales_pipeline.defs.io_manager import decode_frame
 from sales_pipeline.sandbox import SandboxConfig, SandboxHandle, run_sandbox
-from sales_pipeline.store import PipelineStore
+from sales_pipeline.store.pipeline_store import PipelineStore
 
 CONTACTS = 1500
 """About 50 contacts a day: enough for every outcome, small enough to run in seconds."""

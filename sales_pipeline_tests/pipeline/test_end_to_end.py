@@ -13,7 +13,7 @@ import requests
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 from dagster._core.instance.ref import InstanceRef
 
-from sales_pipeline.demo import sandbox_environment
+from sales_pipeline.cli.demo import sandbox_environment
 from sales_pipeline_tests.pipeline.conftest import PipelineWorld, make_world
 
 
@@ -103,7 +103,7 @@ def _materialize(world: PipelineWorld, selection: str, partition: str) -> subpro
     (world.home / "dagster").mkdir(parents=True, exist_ok=True)
     command = [
         *(sys.executable, "-m", "dagster", "asset", "materialize"),
-        *("-m", "sales_pipeline", "--select", selection, "--partition", partition),
+        *("-m", "sales_pipeline.definitions", "--select", selection, "--partition", partition),
     ]
     return subprocess.Popen(
         command,

@@ -1,0 +1,113 @@
+"""Asset checks: the stage contracts (blocking) and the rates a person should hear about.
+
+Schema checks are blocking: a partition whose output breaks its contract stops the run before
+any downstream step, so nothing is ever pushed to Lemlist from a failed schema check. The
+thresholds are configuration (``SALES_PIPELINE_MAX_QUARANTINE_RATE``,
+``SALES_PIPELINE_MAX_PUSH_FAILURE_RATE``; fractions, default 0.10).
+"""
+
+import pandas as pd
+import pandera.errors
+import pandera.pandas as pa
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetChecksDefinition,
+    AssetCheckSeverity,
+    asset_check,
+)
+
+from sales_pipeline.defs.assets.contacts import QUARANTINE_SOURCE, hubspot_contacts
+from sales_pipeline.defs.assets.enrichment import enriched_contacts
+from sales_pipeline.defs.assets.outreach import lemlist_leads
+from sales_pipeline.defs.assets.qualification import qualified_leads
+from sales_pipeline.defs.partitions import daily_partitions
+from sales_pipeline.defs.resources import PipelineStoreResource
+from sales_pipeline.domain.outcomes import PushOutcome
+from sales_pipeline.settings import load_settings
+from sales_pipeline.transforms.schemas import EnrichedContacts, NormalizedContacts, QualifiedLeads
+
+
+def _schema_result(frame: pd.DataFrame, model: type[pa.DataFrameModel]) -> AssetCheckResult:
+    try:
+        model.validate(frame, lazy=True)
+    except (pandera.errors.SchemaError, pandera.errors.SchemaErrors) as broken:
+        failures = getattr(broken, "failure_cases", None)
+        count = 0 if failures is None else len(failures)
+        return AssetCheckResult(
+            passed=False,
+            metadata={"failure_cases": count, "error": str(broken)[:2000]},
+        )
+    return AssetCheckResult(passed=True, metadata={"rows": len(frame)})
+
+
+@asset_check(asset=hubspot_contacts, blocking=True, partitions_def=daily_partitions)
+def hubspot_contacts_schema(hubspot_contacts: pd.DataFrame) -> AssetCheckResult:
+    """The stored contacts satisfy ``NormalizedContacts``."""
+    return _schema_result(hubspot_contacts, NormalizedContacts)
+
+
+@asset_check(asset=enriched_contacts, blocking=True, partitions_def=daily_partitions)
+def enriched_contacts_schema(enriched_contacts: pd.DataFrame) -> AssetCheckResult:
+    """The stored enrichment satisfies ``EnrichedContacts``."""
+    return _schema_result(enriched_contacts, EnrichedContacts)
+
+
+@asset_check(asset=qualified_leads, blocking=True, partitions_def=daily_partitions)
+def qualified_leads_schema(qualified_leads: pd.DataFrame) -> AssetCheckResult:
+    """The stored leads satisfy ``QualifiedLeads``: nothing is pushed otherwise."""
+    return _schema_result(qualified_leads, QualifiedLeads)
+
+
+@asset_check(asset=hubspot_contacts, partitions_def=daily_partitions)
+def hubspot_contacts_quarantine_rate(
+    context: AssetCheckExecutionContext,
+    hubspot_contacts: pd.DataFrame,
+    store: PipelineStoreResource,
+) -> AssetCheckResult:
+    """The share of the day's HubSpot records quarantined stays under the threshold."""
+    partition = context.partition_key
+    quarantined = store.get_store().count_quarantined(partition, QUARANTINE_SOURCE)
+    total = quarantined + len(hubspot_contacts)
+    rate = quarantined / total if total else 0.0
+    limit = load_settings().max_quarantine_rate
+    return AssetCheckResult(
+        passed=rate <= limit,
+        severity=AssetCheckSeverity.WARN,
+        metadata={"quarantined": quarantined, "rate": round(rate, 4), "threshold": limit},
+    )
+
+
+@asset_check(asset=enriched_contacts, partitions_def=daily_partitions)
+def enriched_contacts_complete(enriched_contacts: pd.DataFrame) -> AssetCheckResult:
+    """No contact was left ``deferred`` because Explorium could not serve."""
+    deferred = int((enriched_contacts["enrichment_status"] == "deferred").sum())
+    return AssetCheckResult(
+        passed=deferred == 0,
+        severity=AssetCheckSeverity.WARN,
+        metadata={"deferred": deferred},
+    )
+
+
+@asset_check(asset=lemlist_leads, partitions_def=daily_partitions)
+def lemlist_push_failure_rate(lemlist_leads: pd.DataFrame) -> AssetCheckResult:
+    """Rejected and deferred pushes stay under the threshold."""
+    attempted = lemlist_leads[~lemlist_leads["result"].str.startswith("skipped")]
+    failed = attempted["result"].isin([PushOutcome.REJECTED.value, PushOutcome.DEFERRED.value])
+    rate = float(failed.mean()) if len(attempted) else 0.0
+    limit = load_settings().max_push_failure_rate
+    return AssetCheckResult(
+        passed=rate <= limit,
+        severity=AssetCheckSeverity.ERROR,
+        metadata={"failed": int(failed.sum()), "rate": round(rate, 4), "threshold": limit},
+    )
+
+
+ASSET_CHECKS: list[AssetChecksDefinition] = [
+    hubspot_contacts_schema,
+    enriched_contacts_schema,
+    qualified_leads_schema,
+    hubspot_contacts_quarantine_rate,
+    enriched_contacts_complete,
+    lemlist_push_failure_rate,
+]

@@ -1,0 +1,1 @@
+"""The records, enums and rules the pipeline speaks; no I/O, imports only the standard library."""

@@ -1,0 +1,180 @@
+"""Explorium enrichment of contacts: match, bulk-enrich, parse, in chunks of 50.
+
+Plain Python over the Explorium client, the transforms and the store (no Dagster), so the asset
+stays a paragraph and the flow can be exercised from a script. Per chunk of at most 50 contacts:
+
+1. ``prospects/match`` (1 request),
+2. ``contacts_information/bulk_enrich`` and ``profiles/bulk_enrich`` of the matched ids
+   (1 request each),
+3. ``businesses/match`` on the companies' domains and ``firmographics/bulk_enrich`` of the
+   matched businesses (1 request each, when there are any),
+
+so 50 new contacts cost at most 3 requests plus the 2 business calls. Each chunk's answers are
+cached in the store as soon as they are parsed, so a crash later in the run wastes no credits.
+
+When Explorium cannot serve (out of credits, breaker open) the remaining contacts are left for a
+later run and the reason is reported; a chunk that fails after its retries is skipped the same
+way while the others go on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from sales_pipeline.clients import (
+    ApiError,
+    CircuitOpen,
+    EnrichResult,
+    EnrichStatus,
+    ExploriumClient,
+    MatchResult,
+    QuotaExhausted,
+)
+from sales_pipeline.store.pipeline_store import PipelineStore
+from sales_pipeline.transforms.enrichment import (
+    business_match_domains,
+    combine_enrichment,
+    enrichment_cache_entries,
+    enrichment_from_cache,
+)
+from sales_pipeline.transforms.explorium import (
+    parse_business_matches,
+    parse_contact_information,
+    parse_firmographics,
+    parse_profiles,
+    parse_prospect_matches,
+)
+
+CHUNK_SIZE = 50
+"""Contacts per round of calls: Explorium's bulk maximum."""
+
+
+@dataclass(frozen=True)
+class EnrichmentOutcome:
+    """What one enrichment pass produced.
+
+    Attributes:
+        records: ``EnrichmentRecords`` rows of every contact enriched now, matched or not.
+        deferred: Emails left for a later run.
+        deferred_reason: Why they were left (``None`` when none were).
+    """
+
+    records: pd.DataFrame
+    deferred: list[str]
+    deferred_reason: str | None
+
+
+def _prospect_query(contact: Mapping[Hashable, Any]) -> dict[str, str]:
+    """The match query for a contact: its email, plus name and company when both are known
+    (Explorium refuses a name without a company)."""
+    query = {"email": str(contact["email"])}
+    first, last, company = (
+        contact.get("first_name"),
+        contact.get("last_name"),
+        contact.get("company"),
+    )
+    if isinstance(company, str) and company and (isinstance(first, str) or isinstance(last, str)):
+        query["full_name"] = " ".join(p for p in (first, last) if isinstance(p, str) and p)
+        query["company_name"] = company
+    return query
+
+
+def _match_answer(
+    list_key: str, id_key: str, keys: Sequence[str], input_key: str, results: Sequence[MatchResult]
+) -> dict[str, Any]:
+    """Per-query results in the vendor's answer shape, for the schema-validated parser."""
+    return {
+        list_key: [
+            {"input": {input_key: key}, id_key: result.entity_id, "error": result.reason}
+            for key, result in zip(keys, results, strict=True)
+        ]
+    }
+
+
+def _bulk_answer(id_key: str, results: Sequence[EnrichResult]) -> dict[str, Any]:
+    """Per-id results in the vendor's answer shape, for the schema-validated parser."""
+    return {
+        "data": [
+            {id_key: result.entity_id, "data": dict(result.data or {})}
+            for result in results
+            if result.status is EnrichStatus.FOUND
+        ]
+    }
+
+
+def enrich_chunk(client: ExploriumClient, contacts: pd.DataFrame, now: datetime) -> pd.DataFrame:
+    """``EnrichmentRecords`` for up to 50 contacts (columns of ``NormalizedContacts``)."""
+    emails = contacts["email"].tolist()
+    matches = client.match_prospects([_prospect_query(row) for row in contacts.to_dict("records")])
+    prospect_matches = parse_prospect_matches(
+        _match_answer("matched_prospects", "prospect_id", emails, "email", matches), emails
+    )
+    prospect_ids = prospect_matches["prospect_id"].dropna().unique().tolist()
+    contact_information = parse_contact_information(
+        _bulk_answer(
+            "prospect_id", client.enrich_contacts_information(prospect_ids) if prospect_ids else []
+        )
+    )
+    profiles = parse_profiles(
+        _bulk_answer("prospect_id", client.enrich_profiles(prospect_ids) if prospect_ids else [])
+    )
+    domains = (
+        business_match_domains(prospect_matches, profiles)["company_domain"]
+        .dropna()
+        .unique()
+        .tolist()
+    )
+    business_results = client.match_businesses([{"domain": d} for d in domains]) if domains else []
+    business_matches = parse_business_matches(
+        _match_answer("matched_businesses", "business_id", domains, "domain", business_results),
+        domains,
+    )
+    business_ids = business_matches["business_id"].dropna().unique().tolist()
+    firmographics = parse_firmographics(
+        _bulk_answer(
+            "business_id", client.enrich_firmographics(business_ids) if business_ids else []
+        )
+    )
+    return combine_enrichment(
+        prospect_matches, contact_information, profiles, business_matches, firmographics, now
+    )
+
+
+def enrich_new_contacts(
+    client: ExploriumClient,
+    contacts: pd.DataFrame,
+    store: PipelineStore,
+    now: datetime,
+    chunk_size: int = CHUNK_SIZE,
+) -> EnrichmentOutcome:
+    """Enrich ``contacts`` chunk by chunk, caching each chunk; see the module docstring."""
+    parts: list[pd.DataFrame] = []
+    deferred: list[str] = []
+    stopped: str | None = None
+    skipped: str | None = None
+    for start in range(0, len(contacts), chunk_size):
+        chunk = contacts.iloc[start : start + chunk_size]
+        if stopped is None:
+            try:
+                records = enrich_chunk(client, chunk, now)
+            except (QuotaExhausted, CircuitOpen) as stop:
+                stopped = _describe(stop)
+            except ApiError as failure:
+                skipped = skipped or _describe(failure)
+            else:
+                store.put_enrichments(enrichment_cache_entries(records))
+                parts.append(records)
+                continue
+        deferred.extend(chunk["email"])
+    fresh = pd.concat(parts, ignore_index=True) if parts else enrichment_from_cache(())
+    return EnrichmentOutcome(fresh, deferred, stopped or skipped)
+
+
+def _describe(error: ApiError) -> str:
+    """A one-line, PII-free account of why Explorium could not serve."""
+    return f"{type(error).__name__} in {error.operation}: {error.message}"

@@ -1,0 +1,549 @@
+"""The store's facade: one object per database URL over every table (see the package docs)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Any, Self
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, Row
+
+from sales_pipeline.domain.outcomes import (
+    IN_CAMPAIGN_OUTCOMES,
+    SOURCE_PRIORITY,
+    MatchStatus,
+    PushOutcome,
+    SuppressionSource,
+)
+from sales_pipeline.domain.records import (
+    CachedEnrichment,
+    PushRecord,
+    QuarantineRecord,
+    Suppression,
+    normalize_email,
+)
+from sales_pipeline.store.engine import (
+    DEFAULT_ENRICHMENT_TTL,
+    DEFAULT_PUSH_CLAIM_TIMEOUT,
+    chunks,
+    create_store_engine,
+    dialect_insert,
+    utc_now,
+)
+from sales_pipeline.store.tables import (
+    apply_migrations,
+    asset_frame,
+    enrichment_cache,
+    oauth_token,
+    push_ledger,
+    quarantine_table,
+    schema_version,
+    suppression,
+    sync_cursor,
+)
+
+
+class PipelineStore:
+    """The pipeline's durable state behind one database URL. See the module docstring."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        enrichment_ttl: timedelta = DEFAULT_ENRICHMENT_TTL,
+        push_claim_timeout: timedelta = DEFAULT_PUSH_CLAIM_TIMEOUT,
+        migrate: bool = True,
+    ) -> None:
+        """Connect to ``url`` and, unless ``migrate`` is false, bring the schema up to date."""
+        self._engine = create_store_engine(url)
+        self.enrichment_ttl = enrichment_ttl
+        self.push_claim_timeout = push_claim_timeout
+        if migrate:
+            self.migrate()
+
+    def __repr__(self) -> str:
+        """The backend and database, without credentials."""
+        return f"PipelineStore({self._engine.url.render_as_string(hide_password=True)!r})"
+
+    def __enter__(self) -> Self:
+        """Use the store as a context manager that closes its connections on exit."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Close the store's connections."""
+        self.close()
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine, for health checks and tests."""
+        return self._engine
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self._engine.dispose()
+
+    def migrate(self) -> int:
+        """Apply missing schema steps; returns the schema version."""
+        return apply_migrations(self._engine)
+
+    def check_health(self) -> int:
+        """Run one cheap query; returns the schema version, raises if the database is unusable."""
+        with self._engine.begin() as conn:
+            version = conn.scalar(sa.select(sa.func.max(schema_version.c.version)))
+        if version is None:
+            raise RuntimeError("the store's schema has not been created: run migrate()")
+        return int(version)
+
+    # Push ledger -----------------------------------------------------------------------------
+
+    def record_push_intent(
+        self,
+        campaign_id: str,
+        email: str,
+        payload_hash: str,
+        run_id: str,
+        *,
+        dead_run_ids: Collection[str] = (),
+        now: datetime | None = None,
+    ) -> bool:
+        """Claim the push of ``email`` to ``campaign_id`` before sending it.
+
+        Returns True when this run may send: the push is new, was deferred, is already claimed by
+        this same run, or is pending under a claim of a run in ``dead_run_ids`` or older than
+        ``push_claim_timeout`` (its run died mid-send; Lemlist answers a repeat with "already in
+        the campaign"). Returns False when the push is settled or another live run holds the
+        claim. Each step is one atomic statement, so of two runs racing for the same push exactly
+        one gets True.
+        """
+        now = now or utc_now()
+        key = normalize_email(email)
+        with self._engine.begin() as conn:
+            inserted = conn.execute(
+                dialect_insert(conn, push_ledger)
+                .values(
+                    campaign_id=campaign_id,
+                    email=key,
+                    payload_hash=payload_hash,
+                    run_id=run_id,
+                    outcome=PushOutcome.PENDING.value,
+                    attempts=1,
+                    created_at=now,
+                    claimed_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=["campaign_id", "email"])
+            )
+            if inserted.rowcount == 1:
+                return True
+            claimable = sa.or_(
+                push_ledger.c.outcome == PushOutcome.DEFERRED.value,
+                sa.and_(
+                    push_ledger.c.outcome == PushOutcome.PENDING.value,
+                    sa.or_(
+                        push_ledger.c.run_id == run_id,
+                        push_ledger.c.run_id.in_(list(dead_run_ids)),
+                        push_ledger.c.claimed_at < now - self.push_claim_timeout,
+                    ),
+                ),
+            )
+            taken = conn.execute(
+                push_ledger.update()
+                .where(
+                    push_ledger.c.campaign_id == campaign_id,
+                    push_ledger.c.email == key,
+                    claimable,
+                )
+                .values(
+                    outcome=PushOutcome.PENDING.value,
+                    payload_hash=payload_hash,
+                    run_id=run_id,
+                    claimed_at=now,
+                    completed_at=None,
+                    attempts=push_ledger.c.attempts + 1,
+                )
+            )
+            return taken.rowcount == 1
+
+    def record_push_outcome(
+        self,
+        campaign_id: str,
+        email: str,
+        outcome: PushOutcome,
+        reason: str | None = None,
+        lemlist_lead_id: str | None = None,
+        *,
+        now: datetime | None = None,
+    ) -> None:
+        """Settle (or defer) a push claimed with :meth:`record_push_intent`.
+
+        Raises KeyError when no intent was recorded, ValueError for the ``pending`` outcome.
+        """
+        outcome = PushOutcome(outcome)
+        if outcome is PushOutcome.PENDING:
+            raise ValueError("'pending' is set by record_push_intent, not recorded as an outcome")
+        with self._engine.begin() as conn:
+            updated = conn.execute(
+                push_ledger.update()
+                .where(
+                    push_ledger.c.campaign_id == campaign_id,
+                    push_ledger.c.email == normalize_email(email),
+                )
+                .values(
+                    outcome=outcome.value,
+                    reason=reason,
+                    lemlist_lead_id=lemlist_lead_id,
+                    completed_at=now or utc_now(),
+                )
+            )
+        if updated.rowcount != 1:
+            raise KeyError(f"no push intent recorded for campaign {campaign_id!r}")
+
+    def get_push(self, campaign_id: str, email: str) -> PushRecord | None:
+        """The ledger row for ``email`` in ``campaign_id``, if any."""
+        records = self._select_pushes(
+            push_ledger.c.campaign_id == campaign_id,
+            push_ledger.c.email == normalize_email(email),
+        )
+        return records[0] if records else None
+
+    def pending_pushes(self, campaign_id: str | None = None) -> list[PushRecord]:
+        """Pushes still to finish (``pending`` or ``deferred``), oldest claim first."""
+        conditions: list[sa.ColumnElement[bool]] = [
+            push_ledger.c.outcome.in_([PushOutcome.PENDING.value, PushOutcome.DEFERRED.value])
+        ]
+        if campaign_id is not None:
+            conditions.append(push_ledger.c.campaign_id == campaign_id)
+        return self._select_pushes(*conditions)
+
+    def pushed_emails(self, campaign_id: str | None = None) -> set[str]:
+        """Normalized emails that are in a campaign (``added`` or ``already_present``).
+
+        Without ``campaign_id``, across all campaigns: a person already in one of our campaigns
+        is not pushed into another.
+        """
+        query = sa.select(push_ledger.c.email).where(
+            push_ledger.c.outcome.in_([o.value for o in IN_CAMPAIGN_OUTCOMES])
+        )
+        if campaign_id is not None:
+            query = query.where(push_ledger.c.campaign_id == campaign_id)
+        with self._engine.begin() as conn:
+            return set(conn.scalars(query))
+
+    def settled_pushes(self, emails: Iterable[str]) -> dict[str, PushRecord]:
+        """For each of ``emails`` that is in a campaign (``added`` or ``already_present``), its
+        ledger row (the most recently claimed one), keyed by normalized email."""
+        keys = sorted({normalize_email(e) for e in emails})
+        found: dict[str, PushRecord] = {}
+        for chunk in chunks(keys):
+            for record in self._select_pushes(
+                push_ledger.c.email.in_(chunk),
+                push_ledger.c.outcome.in_([o.value for o in IN_CAMPAIGN_OUTCOMES]),
+            ):
+                found[record.email] = record
+        return found
+
+    def _select_pushes(self, *conditions: sa.ColumnElement[bool]) -> list[PushRecord]:
+        """Ledger rows matching all ``conditions``, oldest claim first."""
+        query = sa.select(push_ledger).where(*conditions).order_by(push_ledger.c.claimed_at)
+        with self._engine.begin() as conn:
+            return [_push_record(row) for row in conn.execute(query)]
+
+    # Enrichment cache ------------------------------------------------------------------------
+
+    def get_enrichments(self, emails: Iterable[str], now: datetime) -> dict[str, CachedEnrichment]:
+        """Cached answers younger than ``enrichment_ttl`` at ``now``, keyed by normalized email."""
+        keys = sorted({normalize_email(e) for e in emails})
+        fresh_after = now - self.enrichment_ttl
+        found: dict[str, CachedEnrichment] = {}
+        with self._engine.begin() as conn:
+            for chunk in chunks(keys):
+                rows = conn.execute(
+                    sa.select(enrichment_cache).where(
+                        enrichment_cache.c.email.in_(chunk),
+                        enrichment_cache.c.enriched_at > fresh_after,
+                    )
+                )
+                for row in rows:
+                    found[row.email] = CachedEnrichment(
+                        email=row.email,
+                        match_status=MatchStatus(row.match_status),
+                        prospect_id=row.prospect_id,
+                        business_id=row.business_id,
+                        payload=row.payload,
+                        enriched_at=row.enriched_at,
+                    )
+        return found
+
+    def put_enrichments(self, records: Iterable[CachedEnrichment]) -> None:
+        """Insert or replace cache entries (matched and unmatched alike)."""
+        rows = [
+            {
+                "email": normalize_email(r.email),
+                "match_status": MatchStatus(r.match_status).value,
+                "prospect_id": r.prospect_id,
+                "business_id": r.business_id,
+                "payload": dict(r.payload),
+                "enriched_at": r.enriched_at,
+            }
+            for r in records
+        ]
+        if not rows:
+            return
+        with self._engine.begin() as conn:
+            insert = dialect_insert(conn, enrichment_cache)
+            replaced = {name: insert.excluded[name] for name in rows[0] if name != "email"}
+            conn.execute(
+                insert.on_conflict_do_update(index_elements=["email"], set_=replaced), rows
+            )
+
+    # Quarantine ------------------------------------------------------------------------------
+
+    def quarantine(
+        self,
+        records: Iterable[QuarantineRecord | tuple[str, str, str, str, str, str, str]],
+        *,
+        now: datetime | None = None,
+    ) -> None:
+        """Record refused records, as :class:`QuarantineRecord` or plain tuples in its field
+        order; a (source, partition, record, field) seen before is updated."""
+        moment = now or utc_now()
+        rows = [
+            {
+                "source": r.source,
+                "partition_key": r.partition,
+                "record_key": r.record_key,
+                "field": r.field,
+                "reason": r.reason,
+                "masked_record": r.masked_record_json,
+                "run_id": r.run_id,
+                "quarantined_at": moment,
+            }
+            for r in map(QuarantineRecord._make, records)
+        ]
+        if not rows:
+            return
+        with self._engine.begin() as conn:
+            insert = dialect_insert(conn, quarantine_table)
+            replaced = {
+                name: insert.excluded[name]
+                for name in ("reason", "masked_record", "run_id", "quarantined_at")
+            }
+            conn.execute(
+                insert.on_conflict_do_update(
+                    index_elements=["source", "partition_key", "record_key", "field"],
+                    set_=replaced,
+                ),
+                rows,
+            )
+
+    def clear_quarantine(self, source: str, partition: str) -> int:
+        """Forget what ``source`` quarantined in ``partition`` (before re-processing it)."""
+        with self._engine.begin() as conn:
+            deleted = conn.execute(
+                quarantine_table.delete().where(
+                    quarantine_table.c.source == source,
+                    quarantine_table.c.partition_key == partition,
+                )
+            )
+        return deleted.rowcount
+
+    def quarantined(self, partition: str, source: str | None = None) -> list[QuarantineRecord]:
+        """What was quarantined in ``partition`` (optionally from one ``source``), in key order."""
+        query = (
+            sa.select(quarantine_table)
+            .where(*self._quarantine_filter(partition, source))
+            .order_by(
+                quarantine_table.c.source,
+                quarantine_table.c.record_key,
+                quarantine_table.c.field,
+            )
+        )
+        with self._engine.begin() as conn:
+            return [
+                QuarantineRecord(
+                    source=row.source,
+                    record_key=row.record_key,
+                    field=row.field,
+                    reason=row.reason,
+                    masked_record_json=row.masked_record,
+                    run_id=row.run_id,
+                    partition=row.partition_key,
+                )
+                for row in conn.execute(query)
+            ]
+
+    def count_quarantined(self, partition: str, source: str | None = None) -> int:
+        """How many distinct records were quarantined in ``partition`` (a record may have several
+        faulty fields)."""
+        records = (
+            sa.select(quarantine_table.c.source, quarantine_table.c.record_key)
+            .where(*self._quarantine_filter(partition, source))
+            .distinct()
+            .subquery()
+        )
+        with self._engine.begin() as conn:
+            return int(conn.scalar(sa.select(sa.func.count()).select_from(records)) or 0)
+
+    @staticmethod
+    def _quarantine_filter(partition: str, source: str | None) -> list[sa.ColumnElement[bool]]:
+        """WHERE conditions selecting one partition, optionally one source."""
+        conditions: list[sa.ColumnElement[bool]] = [quarantine_table.c.partition_key == partition]
+        if source is not None:
+            conditions.append(quarantine_table.c.source == source)
+        return conditions
+
+    # Suppression -----------------------------------------------------------------------------
+
+    def add_suppressions(self, entries: Iterable[Suppression]) -> int:
+        """Add emails and ``@domain`` entries; returns how many were new (the first time an
+        entry is seen from a source is kept)."""
+        rows = [
+            {
+                "value": e.key,
+                "source": SuppressionSource(e.source).value,
+                "suppressed_at": e.suppressed_at,
+            }
+            for e in entries
+        ]
+        if not rows:
+            return 0
+        with self._engine.begin() as conn:
+            inserted = conn.execute(
+                dialect_insert(conn, suppression)
+                .on_conflict_do_nothing(index_elements=["value", "source"])
+                .returning(suppression.c.value),
+                rows,
+            )
+            return len(inserted.all())
+
+    def suppression_sources(self, emails: pd.Series) -> pd.Series:
+        """For each email, the :class:`SuppressionSource` value that suppresses it, else None.
+
+        An email matches its own entry or its domain's ``@domain`` entry (exact domain, not
+        subdomains); its own entry wins over the domain's. The result has the input's index.
+        """
+        normalized = emails.astype("string").str.strip().str.lower()
+        domains = normalized.str.extract(r"(@[^@\s]+)$", expand=False)
+        keys = sorted(set(normalized.dropna()) | set(domains.dropna()))
+        sources: dict[str, str] = {}
+        with self._engine.begin() as conn:
+            for chunk in chunks(keys):
+                rows = conn.execute(
+                    sa.select(suppression.c.value, suppression.c.source).where(
+                        suppression.c.value.in_(chunk)
+                    )
+                )
+                for value, source in rows:
+                    best = sources.get(value)
+                    if best is None or SOURCE_PRIORITY[source] < SOURCE_PRIORITY[best]:
+                        sources[value] = source
+        found = normalized.map(sources).fillna(domains.map(sources)).astype(object)
+        return found.where(found.notna(), None).rename("suppression_source")
+
+    def suppressed_mask(self, emails: pd.Series) -> pd.Series:
+        """True where the email, or its whole domain, is suppressed; same index as ``emails``."""
+        return self.suppression_sources(emails).notna().rename("suppressed")
+
+    def is_suppressed(self, email: str) -> bool:
+        """Whether one email, or its domain, is suppressed."""
+        return bool(self.suppressed_mask(pd.Series([email])).iloc[0])
+
+    # OAuth tokens and sync cursors -----------------------------------------------------------
+
+    def load_oauth_token(self, key: str) -> dict[str, Any] | None:
+        """The token saved under ``key``, if any."""
+        with self._engine.begin() as conn:
+            token = conn.scalar(sa.select(oauth_token.c.token).where(oauth_token.c.key == key))
+        return dict(token) if token is not None else None
+
+    def save_oauth_token(self, key: str, token: Mapping[str, Any]) -> None:
+        """Save (replace) the token under ``key``."""
+        self._put_value(oauth_token, oauth_token.c.key, key, oauth_token.c.token, dict(token))
+
+    def get_cursor(self, name: str) -> str | None:
+        """The cursor saved under ``name``, if any."""
+        with self._engine.begin() as conn:
+            value = conn.scalar(sa.select(sync_cursor.c.value).where(sync_cursor.c.name == name))
+        return None if value is None else str(value)
+
+    def set_cursor(self, name: str, value: str) -> None:
+        """Save (replace) the cursor under ``name``."""
+        self._put_value(sync_cursor, sync_cursor.c.name, name, sync_cursor.c.value, value)
+
+    # Asset frames -------------------------------------------------------------------------
+
+    def save_frame(self, asset_key: str, partition_key: str, payload: bytes) -> None:
+        """Save (replace) the serialized output of one asset partition."""
+        row = {
+            "asset_key": asset_key,
+            "partition_key": partition_key,
+            "payload": payload,
+            "updated_at": utc_now(),
+        }
+        with self._engine.begin() as conn:
+            insert = dialect_insert(conn, asset_frame).values(row)
+            conn.execute(
+                insert.on_conflict_do_update(
+                    index_elements=["asset_key", "partition_key"],
+                    set_={
+                        "payload": insert.excluded.payload,
+                        "updated_at": insert.excluded.updated_at,
+                    },
+                )
+            )
+
+    def load_frame(self, asset_key: str, partition_key: str) -> bytes | None:
+        """The serialized output of one asset partition, if it was saved."""
+        with self._engine.begin() as conn:
+            payload = conn.scalar(
+                sa.select(asset_frame.c.payload).where(
+                    asset_frame.c.asset_key == asset_key,
+                    asset_frame.c.partition_key == partition_key,
+                )
+            )
+        return None if payload is None else bytes(payload)
+
+    def _put_value(
+        self,
+        table: sa.Table,
+        key_column: sa.Column[Any],
+        key: str,
+        value_column: sa.Column[Any],
+        value: object,
+    ) -> None:
+        """Upsert one row of a key-value table."""
+        row = {key_column.name: key, value_column.name: value, "updated_at": utc_now()}
+        with self._engine.begin() as conn:
+            insert = dialect_insert(conn, table).values(row)
+            conn.execute(
+                insert.on_conflict_do_update(
+                    index_elements=[key_column.name],
+                    set_={
+                        value_column.name: insert.excluded[value_column.name],
+                        "updated_at": insert.excluded["updated_at"],
+                    },
+                )
+            )
+
+
+def _push_record(row: Row[Any]) -> PushRecord:
+    """A ledger row as a :class:`PushRecord`."""
+    return PushRecord(
+        campaign_id=row.campaign_id,
+        email=row.email,
+        outcome=PushOutcome(row.outcome),
+        payload_hash=row.payload_hash,
+        run_id=row.run_id,
+        attempts=row.attempts,
+        claimed_at=row.claimed_at,
+        completed_at=row.completed_at,
+        reason=row.reason,
+        lemlist_lead_id=row.lemlist_lead_id,
+    )

@@ -1,0 +1,290 @@
+"""HubSpot contacts normalized into ``NormalizedContacts``, every refused record quarantined.
+
+:func:`normalize_contacts` turns contact objects into :class:`NormalizedContacts` and
+:class:`QuarantinedRecords`. Policy, so nothing is dropped silently:
+
+* Text is NFC-normalized, HTML-unescaped, stripped of tags (``<script>``/``<style>`` with
+  their content), control characters and repeated whitespace, then trimmed; empty is null.
+* Emails are trimmed and lower-cased, then must match :data:`EMAIL_PATTERN` (ASCII, at most
+  254 characters). A missing or invalid email quarantines the contact.
+* A text value longer than :data:`TEXT_MAX_LENGTHS` *after* cleaning quarantines the contact
+  rather than being truncated: a 10 KB job title is a broken record a person should look at,
+  and a truncated one would still end up in a personalized email.
+* ``hs_email_optout`` must be ``true``, ``false`` or unset; anything else is quarantined
+  (we cannot tell whether the person opted out). ``lastmodifieddate`` (falling back to the
+  object's ``updatedAt``) must be an ISO 8601 timestamp.
+* Contacts with the same email in different casing are merged into one row: the most
+  recently modified wins, ties go to the lowest HubSpot id (numerically); its empty fields
+  are filled from the others in the same order; ``opted_out`` is true if any of them opted
+  out; ``merged_ids`` lists the other ids.
+
+Every input record is in exactly one place: a valid row, a valid row's ``merged_ids``, or
+the quarantine (one row per faulty field).
+"""
+
+import html
+import json
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from pandera.typing.pandas import DataFrame
+
+from sales_pipeline.domain.records import normalize_email
+from sales_pipeline.transforms.masking import _MASKS, mask_email
+from sales_pipeline.transforms.schemas import (
+    DOMAIN_PATTERN,
+    EMAIL_MAX_LENGTH,
+    EMAIL_PATTERN,
+    TEXT_MAX_LENGTHS,
+    NormalizedContacts,
+    QuarantinedRecords,
+    validated,
+)
+
+HUBSPOT_CONTACT_PROPERTIES = (
+    "email",
+    "firstname",
+    "lastname",
+    "company",
+    "jobtitle",
+    "phone",
+    "country",
+    "hs_email_optout",
+    "lastmodifieddate",
+)
+"""The HubSpot contact properties :func:`normalize_contacts` reads (ask the API for these)."""
+
+_TEXT_PROPERTIES = {
+    "firstname": "first_name",
+    "lastname": "last_name",
+    "company": "company",
+    "jobtitle": "job_title",
+    "phone": "phone",
+    "country": "country",
+}
+"""HubSpot free-text property -> column of :class:`NormalizedContacts`."""
+
+FREE_MAIL_DOMAINS = frozenset(
+    {
+        "gmail.com",
+        "googlemail.com",
+        "yahoo.com",
+        "hotmail.com",
+        "outlook.com",
+        "live.com",
+        "msn.com",
+        "icloud.com",
+        "me.com",
+        "aol.com",
+        "proton.me",
+        "protonmail.com",
+        "gmx.de",
+        "gmx.net",
+        "web.de",
+        "yandex.ru",
+        "mail.ru",
+        "qq.com",
+        "163.com",
+    }
+)
+"""Mailbox providers: an address there says nothing about the person's company."""
+
+_MARKUP_BLOCK = re.compile(r"<(script|style)\b[^>]*>.*?(?:</\1\s*>|\Z)", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^<>]*>")
+_CONTROL_OR_SPACE = re.compile(r"[\x00-\x1f\x7f-\x9f\s]+")
+_URL_HOST = re.compile(r"^(?:[a-z][a-z0-9+.-]*:)?(?://)?(?:www\.)?([^/:?#\s@]+)")
+
+
+# Masking --------------------------------------------------------------------------------------
+
+
+def clean_text(value: str) -> str | None:
+    """Sanitize one free-text value (see the module docstring); None when nothing is left."""
+    text = html.unescape(unicodedata.normalize("NFC", value))
+    previous = None
+    while previous != text:
+        previous = text
+        text = _TAG.sub("", _MARKUP_BLOCK.sub("", text))
+    text = _CONTROL_OR_SPACE.sub(" ", text.replace("<", "").replace(">", "")).strip()
+    return text or None
+
+
+def _clean_column(values: pd.Series) -> pd.Series:
+    """:func:`clean_text` over a column of strings and nulls; result has pandas' str dtype."""
+    return values.map(clean_text, na_action="ignore").astype("str")
+
+
+def vendor_text(values: pd.Series, column: str) -> pd.Series:
+    """Clean vendor text and cut it to the column's length limit (vendor data is not
+    quarantined: a contact is not refused for what a vendor says about it)."""
+    return _clean_column(values).str.slice(0, TEXT_MAX_LENGTHS[column])
+
+
+def domain_from_url(values: pd.Series) -> pd.Series:
+    """The host of each URL or bare domain, lower-cased, without ``www.``; null if not a domain."""
+    hosts = values.astype("str").str.strip().str.lower().str.extract(_URL_HOST, expand=False)
+    return hosts.where(hosts.str.fullmatch(DOMAIN_PATTERN).eq(True))
+
+
+def _contact_frame(raw_records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """HubSpot contact objects as one row each: ``id`` and the properties we read, as text."""
+    rows = []
+    for record in raw_records:
+        properties = record.get("properties") or {}
+        row = {name: properties.get(name) for name in HUBSPOT_CONTACT_PROPERTIES}
+        row["id"] = record.get("id") or properties.get("hs_object_id")
+        row["lastmodifieddate"] = row["lastmodifieddate"] or record.get("updatedAt")
+        rows.append({name: None if value is None else str(value) for name, value in row.items()})
+    columns = ["id", *HUBSPOT_CONTACT_PROPERTIES]
+    return pd.DataFrame.from_records(rows, columns=columns, index=range(len(rows))).astype("str")
+
+
+@dataclass(frozen=True)
+class _Problem:
+    """A faulty field on some rows of the contact frame."""
+
+    rows: pd.Series
+    field: str
+    reason: pd.Series | str
+
+
+def _length_problems(column: pd.Series, field: str, limit: int) -> _Problem:
+    """Values longer than ``limit`` characters."""
+    lengths = column.str.len()
+    return _Problem(
+        rows=lengths > limit,
+        field=field,
+        reason="too_long: " + lengths.astype("Int64").astype("str") + f" characters, limit {limit}",
+    )
+
+
+def normalize_contacts(
+    raw_records: Sequence[Mapping[str, Any]],
+) -> tuple[DataFrame[NormalizedContacts], DataFrame[QuarantinedRecords]]:
+    """Normalize, validate and de-duplicate HubSpot contacts (policy in the module docstring).
+
+    ``raw_records`` are contact objects ``{"id", "properties": {...}}``. Returns the valid
+    contacts and the quarantined records.
+    """
+    raw = _contact_frame(raw_records)
+    email = raw["email"].map(normalize_email, na_action="ignore").replace("", None).astype("str")
+    texts = {column: _clean_column(raw[name]) for name, column in _TEXT_PROPERTIES.items()}
+    optout = raw["hs_email_optout"].str.strip().str.lower()
+    modified = pd.to_datetime(raw["lastmodifieddate"], utc=True, errors="coerce", format="ISO8601")
+
+    problems = [
+        _Problem(raw["id"].isna(), "id", "missing"),
+        _length_problems(raw["id"], "id", TEXT_MAX_LENGTHS["hubspot_id"]),
+        _Problem(email.isna(), "email", "missing"),
+        _length_problems(email, "email", EMAIL_MAX_LENGTH),
+        _Problem(
+            email.notna()
+            & (email.str.len() <= EMAIL_MAX_LENGTH)
+            & ~email.str.fullmatch(EMAIL_PATTERN).eq(True),
+            "email",
+            "invalid: not an email address",
+        ),
+        *(
+            _length_problems(texts[column], name, TEXT_MAX_LENGTHS[column])
+            for name, column in _TEXT_PROPERTIES.items()
+        ),
+        _Problem(
+            optout.notna() & ~optout.isin(["true", "false", ""]),
+            "hs_email_optout",
+            "invalid: expected true or false",
+        ),
+        _Problem(raw["lastmodifieddate"].isna(), "lastmodifieddate", "missing"),
+        _Problem(
+            raw["lastmodifieddate"].notna() & modified.isna(),
+            "lastmodifieddate",
+            "invalid: not an ISO 8601 timestamp",
+        ),
+    ]
+    quarantined = _quarantine_rows(raw_records, raw, problems)
+    valid = pd.DataFrame(
+        {
+            "hubspot_id": raw["id"],
+            "email": email,
+            **texts,
+            "opted_out": optout.eq("true"),
+            "lastmodifieddate": modified,
+        }
+    ).drop(index=quarantined.index.unique())
+    contacts = _merge_duplicates(valid)
+    return (
+        validated(NormalizedContacts, contacts),
+        validated(QuarantinedRecords, quarantined.reset_index(drop=True)),
+    )
+
+
+def _quarantine_rows(
+    raw_records: Sequence[Mapping[str, Any]], raw: pd.DataFrame, problems: Iterable[_Problem]
+) -> pd.DataFrame:
+    """One row per (record, faulty field), indexed by the record's position in the input."""
+    parts = []
+    for problem in problems:
+        rows = problem.rows.fillna(False).astype(bool)
+        reasons = problem.reason if isinstance(problem.reason, str) else problem.reason[rows]
+        parts.append(
+            pd.DataFrame({"field": problem.field, "reason": reasons}, index=raw.index[rows])
+        )
+    found = pd.concat(parts).sort_index(kind="stable")
+    positions = found.index
+    found["record_key"] = (
+        raw["id"]
+        .reindex(positions)
+        .fillna(pd.Series(positions, index=positions).map("row:{}".format))
+    )
+    masked = {
+        position: _masked_hubspot_record(raw_records[position]) for position in positions.unique()
+    }
+    found["masked_record_json"] = positions.map(masked)
+    return found
+
+
+def _merge_duplicates(contacts: pd.DataFrame) -> pd.DataFrame:
+    """One row per email: the most recent contact, completed from its duplicates."""
+    ordered = contacts.assign(_id_length=contacts["hubspot_id"].str.len()).sort_values(
+        ["email", "lastmodifieddate", "_id_length", "hubspot_id"],
+        ascending=[True, False, True, True],
+        kind="stable",
+    )
+    groups = ordered.drop(columns="_id_length").groupby("email", sort=False)
+    merged = groups.first()
+    merged["opted_out"] = groups["opted_out"].any()
+    others = groups["hubspot_id"].agg(lambda ids: ",".join(ids.iloc[1:]))
+    merged["merged_ids"] = others.where(others != "")
+    return merged.reset_index()
+
+
+# Explorium answers ----------------------------------------------------------------------------
+
+
+_HUBSPOT_MASKS = {"email": mask_email} | {
+    name: _MASKS[column] for name, column in _TEXT_PROPERTIES.items() if column in _MASKS
+}
+"""How each personal HubSpot property is masked in quarantined records."""
+
+
+def _masked_hubspot_record(record: Mapping[str, Any]) -> str:
+    """A quarantined HubSpot record as JSON: PII masked, other text cut to 64 characters."""
+    properties = record.get("properties") or {}
+    masked: dict[str, Any] = {"id": record.get("id")}
+    for name in HUBSPOT_CONTACT_PROPERTIES:
+        value = properties.get(name)
+        if value is not None:
+            value = str(value)
+            mask = _HUBSPOT_MASKS.get(name)
+            if mask is not None:
+                value = mask(value)
+            elif len(value) > 64:
+                value = f"{value[:64]}... ({len(value)} characters)"
+        masked[name] = value
+    return json.dumps(masked, ensure_ascii=False, sort_keys=True)
+
+
+# Text ------------------------------------------------------------------------------------------

@@ -1,0 +1,241 @@
+"""Enrichment joined onto contacts, cached, and scored for confidence."""
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+from pandera.typing.pandas import DataFrame
+
+from sales_pipeline.domain.outcomes import EmailStatus, EnrichmentStatus, MatchStatus
+from sales_pipeline.domain.records import CachedEnrichment
+from sales_pipeline.transforms.contacts import FREE_MAIL_DOMAINS
+from sales_pipeline.transforms.explorium import first_present
+from sales_pipeline.transforms.schemas import (
+    DOMAIN_PATTERN,
+    EnrichedContacts,
+    EnrichmentFields,
+    EnrichmentRecords,
+    validated,
+)
+
+ENRICHMENT_FIELDS = tuple(EnrichmentFields.to_schema().columns)
+"""The enrichment columns kept in the cache payload."""
+
+
+def business_match_domains(prospect_matches: pd.DataFrame, profiles: pd.DataFrame) -> pd.DataFrame:
+    """Per email, the domain to find its company by: the profile's company website, else the
+    email's own domain unless it is a mailbox provider (:data:`FREE_MAIL_DOMAINS`).
+
+    Returns columns ``email`` and ``company_domain`` (null when there is none).
+    """
+    joined = prospect_matches[["email", "prospect_id"]].merge(
+        profiles[["prospect_id", "company_domain"]], on="prospect_id", how="left"
+    )
+    own = joined["email"].str.rpartition("@")[2]
+    own = own.where(~own.isin(FREE_MAIL_DOMAINS) & own.str.fullmatch(DOMAIN_PATTERN).eq(True))
+    domains = first_present(joined["company_domain"], own)
+    return pd.DataFrame({"email": joined["email"], "company_domain": domains.astype("str")})
+
+
+def combine_enrichment(
+    prospect_matches: pd.DataFrame,
+    contact_information: pd.DataFrame,
+    profiles: pd.DataFrame,
+    business_matches: pd.DataFrame,
+    firmographics: pd.DataFrame,
+    enriched_at: datetime,
+) -> DataFrame[EnrichmentRecords]:
+    """One :class:`EnrichmentRecords` row per email asked, matched or not.
+
+    Company name and domain prefer firmographics, then the profile (then, for the domain, the
+    email's own unless a mailbox provider's); the country is the person's (profile) before the
+    company's. ``email_status`` is Explorium's ``professional_email_status`` when its
+    professional email is the contact's email, else unknown.
+    """
+    person = (
+        prospect_matches[["email", "prospect_id"]]
+        .merge(contact_information, on="prospect_id", how="left")
+        .merge(profiles, on="prospect_id", how="left")
+        .merge(
+            business_match_domains(prospect_matches, profiles),
+            on="email",
+            how="left",
+            suffixes=("_profile", ""),
+        )
+        .merge(business_matches[["company_domain", "business_id"]], on="company_domain", how="left")
+        .merge(firmographics, on="business_id", how="left", suffixes=("", "_firm"))
+    )
+    verified = person["professional_email"] == person["email"]
+    frame = pd.DataFrame(
+        {
+            "email": person["email"],
+            "match_status": np.where(
+                person["prospect_id"].notna(),
+                MatchStatus.MATCHED.value,
+                MatchStatus.UNMATCHED.value,
+            ),
+            "prospect_id": person["prospect_id"],
+            "business_id": person["business_id"],
+            "job_title": person["job_title"],
+            "job_level": person["job_level"],
+            "job_department": person["job_department"],
+            "company_name": first_present(person["company_name_firm"], person["company_name"]),
+            "company_domain": first_present(
+                person["company_domain_firm"], person["company_domain"]
+            ),
+            "company_size": person["company_size"],
+            "yearly_revenue_range": person["yearly_revenue_range"],
+            "industry": person["industry"],
+            "country": first_present(person["country"], person["country_firm"]),
+            "linkedin_url": person["linkedin_url"],
+            "phone": person["phone"],
+            "email_status": person["professional_email_status"]
+            .where(verified)
+            .fillna(EmailStatus.UNKNOWN.value),
+            "enriched_at": pd.Timestamp(enriched_at),
+        }
+    )
+    return validated(EnrichmentRecords, frame)
+
+
+def enrichment_cache_entries(records: pd.DataFrame) -> list[CachedEnrichment]:
+    """:class:`EnrichmentRecords` rows as cache entries (nulls become JSON null)."""
+    rows = records.astype(object).where(records.notna(), None).to_dict("records")
+    return [
+        CachedEnrichment(
+            email=row["email"],
+            match_status=MatchStatus(row["match_status"]),
+            prospect_id=row["prospect_id"],
+            business_id=row["business_id"],
+            payload={name: row[name] for name in ENRICHMENT_FIELDS},
+            enriched_at=row["enriched_at"].to_pydatetime(),
+        )
+        for row in rows
+    ]
+
+
+def enrichment_from_cache(entries: Iterable[CachedEnrichment]) -> DataFrame[EnrichmentRecords]:
+    """Cache entries as :class:`EnrichmentRecords` (fields an older entry lacks are null)."""
+    entries = list(entries)
+    rows = [
+        {
+            "email": entry.email,
+            "match_status": MatchStatus(entry.match_status).value,
+            "prospect_id": entry.prospect_id,
+            "business_id": entry.business_id,
+            **{name: entry.payload.get(name) for name in ENRICHMENT_FIELDS},
+            "email_status": entry.payload.get("email_status") or EmailStatus.UNKNOWN.value,
+        }
+        for entry in entries
+    ]
+    columns = [c for c in EnrichmentRecords.to_schema().columns if c != "enriched_at"]
+    frame = pd.DataFrame.from_records(rows, columns=columns)
+    frame["enriched_at"] = pd.Series([pd.Timestamp(e.enriched_at) for e in entries], dtype=object)
+    return validated(EnrichmentRecords, frame)
+
+
+def _tag_status(enrichment: pd.DataFrame, matched: EnrichmentStatus) -> pd.DataFrame:
+    """Enrichment rows with their ``enrichment_status``: ``matched`` or unmatched."""
+    return enrichment.drop(columns="match_status").assign(
+        enrichment_status=np.where(
+            enrichment["match_status"] == MatchStatus.MATCHED.value,
+            matched.value,
+            EnrichmentStatus.UNMATCHED.value,
+        )
+    )
+
+
+def enrich_contacts(
+    contacts: pd.DataFrame,
+    now: datetime,
+    fresh: pd.DataFrame | None = None,
+    cached: pd.DataFrame | None = None,
+) -> DataFrame[EnrichedContacts]:
+    """Join enrichment onto contacts and score its :func:`confidence_score`.
+
+    ``fresh`` (this run's :func:`combine_enrichment`) wins over ``cached``
+    (:func:`enrichment_from_cache`); leave either out when there is none. Matched rows are
+    ``enriched`` (fresh) or ``cached``; unmatched rows are ``unmatched`` wherever they come
+    from; contacts in neither are ``deferred``.
+    """
+    fresh = enrichment_from_cache(()) if fresh is None else fresh
+    cached = enrichment_from_cache(()) if cached is None else cached
+    enrichment = pd.concat(
+        [
+            _tag_status(fresh, EnrichmentStatus.ENRICHED),
+            _tag_status(cached[~cached["email"].isin(fresh["email"])], EnrichmentStatus.CACHED),
+        ],
+        ignore_index=True,
+    )
+    joined = contacts.merge(enrichment, on="email", how="left", suffixes=("_hubspot", ""))
+    frame = joined.assign(
+        enrichment_status=joined["enrichment_status"].fillna(EnrichmentStatus.DEFERRED.value),
+        job_title=first_present(joined["job_title"], joined["job_title_hubspot"]),
+        country=first_present(joined["country"], joined["country_hubspot"]),
+        phone=first_present(joined["phone_hubspot"], joined["phone"]),
+        company_name=first_present(joined["company_name"], joined["company"]),
+        email_status=joined["email_status"].fillna(EmailStatus.UNKNOWN.value),
+    )
+    frame["confidence"] = confidence_score(frame, now)
+    return validated(EnrichedContacts, frame)
+
+
+# Confidence -------------------------------------------------------------------------------------
+
+EMAIL_STATUS_CONFIDENCE: Mapping[str, float] = {
+    EmailStatus.VALID: 1.0,
+    EmailStatus.CATCH_ALL: 0.5,
+    EmailStatus.UNKNOWN: 0.2,
+    EmailStatus.INVALID: 0.0,
+}
+"""How much each email verification status is worth."""
+
+FIELD_IMPORTANCE: Mapping[str, float] = {
+    "job_title": 3.0,
+    "job_level": 3.0,
+    "company_name": 2.0,
+    "company_domain": 2.0,
+    "job_department": 2.0,
+    "company_size": 2.0,
+    "country": 1.0,
+    "linkedin_url": 1.0,
+}
+"""How much each field's presence is worth (the fields ICP scoring and outreach rely on most)."""
+
+CONFIDENCE_WEIGHTS: Mapping[str, float] = {"email": 0.45, "completeness": 0.35, "freshness": 0.20}
+"""Weights of the three parts of :func:`confidence_score` (they sum to 1)."""
+
+FRESHNESS_HALF_LIFE_DAYS = 90.0
+"""After this many days the freshness part is worth half."""
+
+
+def confidence_score(enriched: pd.DataFrame, now: datetime) -> pd.Series:
+    """How far each row's data can be trusted, from 0 to 1::
+
+        confidence = 0.45 * E + 0.35 * C + 0.20 * F
+
+    * E, email verification: :data:`EMAIL_STATUS_CONFIDENCE` of ``email_status``
+      (valid 1, catch-all 0.5, unknown 0.2, invalid 0).
+    * C, completeness: the share of :data:`FIELD_IMPORTANCE` weight whose fields are present.
+    * F, freshness: ``0.5 ** (age_days / 90)``, the age of ``enriched_at``, or of
+      ``lastmodifieddate`` for rows never enriched (a time in the future counts as now).
+    """
+    email = enriched["email_status"].map(EMAIL_STATUS_CONFIDENCE).fillna(0.0).astype(float)
+    present = pd.DataFrame({f: enriched[f].notna() for f in FIELD_IMPORTANCE})
+    weights = pd.Series(FIELD_IMPORTANCE)
+    completeness = present.astype(float).mul(weights, axis=1).sum(axis=1) / weights.sum()
+    observed = pd.to_datetime(enriched["enriched_at"], utc=True).fillna(
+        pd.to_datetime(enriched["lastmodifieddate"], utc=True)
+    )
+    age_days = ((pd.Timestamp(now) - observed).dt.total_seconds() / 86_400).clip(lower=0)
+    freshness: pd.Series = 0.5 ** (age_days / FRESHNESS_HALF_LIFE_DAYS)
+    score = (
+        CONFIDENCE_WEIGHTS["email"] * email
+        + CONFIDENCE_WEIGHTS["completeness"] * completeness
+        + CONFIDENCE_WEIGHTS["freshness"] * freshness
+    )
+    return score.clip(0.0, 1.0).astype(float).rename("confidence")
+
+
+# Qualification ----------------------------------------------------------------------------------

@@ -1,0 +1,504 @@
+"""Pandera models: the contract between the pipeline's stages, and the vendor answers behind them.
+
+Stage models (``strict``: no column more, none less)::
+
+    NormalizedContacts  ->  EnrichedContacts (+ enrichment)  ->  QualifiedLeads (+ score, route)
+
+Explorium models describe the answers as the vendor sends them (see shared/api-facts/explorium.md)
+and are checked before any field is read, so a changed answer fails loudly with a
+:class:`pandera.errors.SchemaError`: a documented key missing from every row, a value of the wrong
+type, an unknown enum value. Null values, and keys missing from only some rows, are tolerated:
+the vendor leaves out what it does not know. Parsed enrichment has its own models
+(:class:`ProspectMatches`, :class:`ContactInformation`, ...), built by ``transforms``.
+"""
+
+from collections.abc import Mapping
+from typing import Annotated, Any, TypeVar
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera import extensions
+from pandera.typing.pandas import DataFrame, Series
+
+from sales_pipeline.domain.outcomes import (
+    EXPLORIUM_EMAIL_STATUSES,
+    EmailStatus,
+    EnrichmentStatus,
+    ExclusionReason,
+)
+
+EMAIL_MAX_LENGTH = 254
+"""RFC 5321's limit on a whole address."""
+
+EMAIL_PATTERN = (
+    r"^(?=[^@]{1,64}@)"
+    r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\Z"
+)
+"""A lower-case, ASCII address: dot-atom local part of at most 64 characters, a dotted host name
+with an alphabetic top-level domain. Stricter than RFC 5322, as the vendors are."""
+
+DOMAIN_PATTERN = r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\Z"
+"""A lower-case host name such as ``acme.com``."""
+
+PROSPECT_ID_PATTERN = r"^[a-f0-9]{40}\Z"
+BUSINESS_ID_PATTERN = r"^[a-f0-9]{32}\Z"
+
+TEXT_MAX_LENGTHS: Mapping[str, int] = {
+    "hubspot_id": 64,
+    "first_name": 100,
+    "last_name": 100,
+    "company": 255,
+    "job_title": 255,
+    "phone": 50,
+    "country": 100,
+    "job_level": 100,
+    "job_department": 100,
+    "company_name": 255,
+    "yearly_revenue_range": 50,
+    "industry": 255,
+    "linkedin_url": 2048,
+}
+"""The longest value each text column may hold (characters)."""
+
+UTCTimestamp = Annotated[pd.DatetimeTZDtype, "us", "UTC"]
+"""Timezone-aware UTC timestamps, microsecond resolution (pandas 3's default)."""
+
+
+COMPANY_SIZES = (
+    "1-10",
+    "11-50",
+    "51-200",
+    "201-500",
+    "501-1000",
+    "1001-5000",
+    "5001-10000",
+    "10001+",
+)
+"""Explorium's ``number_of_employees_range`` values."""
+
+MATCH_STATUSES = ("matched", "unmatched")
+
+
+def _text(column: str) -> Any:
+    """A nullable text column capped at its :data:`TEXT_MAX_LENGTHS` entry."""
+    return pa.Field(nullable=True, str_length={"max_value": TEXT_MAX_LENGTHS[column]})
+
+
+def _prospect_id(*, nullable: bool) -> Any:
+    """An Explorium prospect id (40 hex characters)."""
+    return pa.Field(nullable=nullable, str_matches=PROSPECT_ID_PATTERN)
+
+
+def _business_id(*, nullable: bool) -> Any:
+    """An Explorium business id (32 hex characters)."""
+    return pa.Field(nullable=nullable, str_matches=BUSINESS_ID_PATTERN)
+
+
+def _domain() -> Any:
+    """A nullable, lower-case company domain."""
+    return pa.Field(nullable=True, str_matches=DOMAIN_PATTERN)
+
+
+def _email_status() -> Any:
+    """An :class:`EmailStatus` value, never null (unknown is a value)."""
+    return pa.Field(isin=[s.value for s in EmailStatus])
+
+
+def _share() -> Any:
+    """A number between 0 and 1."""
+    return pa.Field(ge=0.0, le=1.0)
+
+
+def _utc_timestamp(*, nullable: bool) -> Any:
+    """A UTC timestamp column: other zones and resolutions are converted, naive values are read
+    as UTC."""
+    return pa.Field(nullable=nullable, coerce=True)
+
+
+def is_json_list(series: pd.Series, *, of: str, key: str | None) -> pd.Series:
+    """Element-wise: a JSON list of objects (``of="object"``, each with ``key`` unless None) or
+    of strings (``of="text"``)."""
+    item_type = Mapping if of == "object" else str
+
+    def valid(value: object) -> bool:
+        """One value is such a list."""
+        return isinstance(value, list) and all(
+            isinstance(item, item_type) and (key is None or key in item) for item in value
+        )
+
+    return series.map(valid)
+
+
+def is_json_object(series: pd.Series) -> pd.Series:
+    """Element-wise: a JSON object."""
+    return series.map(lambda value: isinstance(value, Mapping))
+
+
+extensions.register_check_method(is_json_list, statistics=["of", "key"])
+extensions.register_check_method(is_json_object)
+
+
+LIST_OF_OBJECTS: Mapping[str, Any] = {"is_json_list": {"of": "object", "key": None}}
+"""Field arguments: a JSON list of objects."""
+
+LIST_OF_TEXT: Mapping[str, Any] = {"is_json_list": {"of": "text", "key": None}}
+"""Field arguments: a JSON list of strings."""
+
+
+# Stage contracts ------------------------------------------------------------------------------
+
+
+class NormalizedContacts(pa.DataFrameModel):
+    """HubSpot contacts after normalization: one row per person (unique email).
+
+    Text is trimmed, free of markup and within :data:`TEXT_MAX_LENGTHS`. ``merged_ids`` lists the
+    HubSpot ids of duplicates merged into this row (comma-separated), null when none.
+    """
+
+    hubspot_id: Series[str] = pa.Field(unique=True, str_length={"min_value": 1, "max_value": 64})
+    email: Series[str] = pa.Field(
+        unique=True, str_matches=EMAIL_PATTERN, str_length={"max_value": EMAIL_MAX_LENGTH}
+    )
+    first_name: Series[str] = _text("first_name")
+    last_name: Series[str] = _text("last_name")
+    company: Series[str] = _text("company")
+    job_title: Series[str] = _text("job_title")
+    phone: Series[str] = _text("phone")
+    country: Series[str] = _text("country")
+    opted_out: Series[bool]
+    lastmodifieddate: Series[UTCTimestamp] = _utc_timestamp(nullable=False)
+    merged_ids: Series[str] = pa.Field(nullable=True)
+
+    class Config:
+        """Exactly these columns."""
+
+        strict = True
+
+    @pa.check("first_name", "last_name", "company", "job_title", "country", name="clean_text")
+    @classmethod
+    def clean_text(cls, text: pd.Series) -> pd.Series:
+        """Free text is trimmed, not empty and carries no markup."""
+        return (text == text.str.strip()) & (text != "") & ~text.str.contains("[<>]", regex=True)
+
+
+class EnrichmentFields(pa.DataFrameModel):
+    """What Explorium tells about a person and their company (all nullable but email_status).
+
+    ``email_status`` is the verification status of the contact's own email: Explorium's
+    ``professional_email_status`` when its professional email is that address, else unknown.
+    """
+
+    job_title: Series[str] = _text("job_title")
+    job_level: Series[str] = _text("job_level")
+    job_department: Series[str] = _text("job_department")
+    company_name: Series[str] = _text("company_name")
+    company_domain: Series[str] = _domain()
+    company_size: Series[str] = pa.Field(nullable=True, isin=COMPANY_SIZES)
+    yearly_revenue_range: Series[str] = _text("yearly_revenue_range")
+    industry: Series[str] = _text("industry")
+    country: Series[str] = _text("country")
+    linkedin_url: Series[str] = _text("linkedin_url")
+    phone: Series[str] = _text("phone")
+    email_status: Series[str] = _email_status()
+
+
+class EnrichmentRecords(EnrichmentFields):
+    """Explorium's answer for one email, as cached: matched (with ids) or unmatched."""
+
+    email: Series[str] = pa.Field(unique=True, str_matches=EMAIL_PATTERN)
+    match_status: Series[str] = pa.Field(isin=MATCH_STATUSES)
+    prospect_id: Series[str] = _prospect_id(nullable=True)
+    business_id: Series[str] = _business_id(nullable=True)
+    enriched_at: Series[UTCTimestamp] = _utc_timestamp(nullable=False)
+
+    class Config:
+        """Exactly these columns."""
+
+        strict = True
+
+    @pa.dataframe_check(name="matched_rows_have_prospect_id")
+    @classmethod
+    def matched_rows_have_prospect_id(cls, df: pd.DataFrame) -> pd.Series:
+        """A prospect id exactly on the matched rows."""
+        return (df["match_status"] == "matched") == df["prospect_id"].notna()
+
+
+class EnrichedContacts(NormalizedContacts, EnrichmentFields):
+    """Normalized contacts with their enrichment and a confidence in it (0..1).
+
+    ``job_title``, ``country`` and ``company_name`` prefer Explorium's value and fall back to
+    HubSpot's; ``phone`` prefers HubSpot's. ``enriched_at`` is when Explorium answered (null when
+    deferred).
+    """
+
+    enrichment_status: Series[str] = pa.Field(isin=[s.value for s in EnrichmentStatus])
+    prospect_id: Series[str] = _prospect_id(nullable=True)
+    business_id: Series[str] = _business_id(nullable=True)
+    confidence: Series[float] = _share()
+    enriched_at: Series[UTCTimestamp] = _utc_timestamp(nullable=True)
+
+    @pa.dataframe_check(name="matched_rows_have_prospect_id")
+    @classmethod
+    def matched_rows_have_prospect_id(cls, df: pd.DataFrame) -> pd.Series:
+        """Enriched and cached rows have a prospect id; unmatched and deferred rows have none."""
+        matched = df["enrichment_status"].isin([EnrichmentStatus.ENRICHED, EnrichmentStatus.CACHED])
+        return matched == df["prospect_id"].notna()
+
+    @pa.dataframe_check(name="deferred_rows_have_no_enrichment_time")
+    @classmethod
+    def deferred_rows_have_no_enrichment_time(cls, df: pd.DataFrame) -> pd.Series:
+        """Only deferred rows lack ``enriched_at``."""
+        return (df["enrichment_status"] == EnrichmentStatus.DEFERRED) == df["enriched_at"].isna()
+
+
+class QualifiedLeads(EnrichedContacts):
+    """Enriched contacts scored against the ICP and routed to a Lemlist campaign.
+
+    Every contact stays in the frame: ``excluded`` rows carry their first
+    :class:`ExclusionReason`; the others carry the segment and campaign they go to.
+    """
+
+    icp_score: Series[float] = _share()
+    segment: Series[str] = pa.Field(nullable=True)
+    campaign_id: Series[str] = pa.Field(nullable=True)
+    excluded: Series[bool]
+    exclusion_reason: Series[str] = pa.Field(nullable=True, isin=[r.value for r in ExclusionReason])
+
+    @pa.dataframe_check(name="exclusions_have_a_reason")
+    @classmethod
+    def exclusions_have_a_reason(cls, df: pd.DataFrame) -> pd.Series:
+        """A reason exactly on the excluded rows."""
+        return df["excluded"] == df["exclusion_reason"].notna()
+
+    @pa.dataframe_check(name="included_rows_have_a_campaign")
+    @classmethod
+    def included_rows_have_a_campaign(cls, df: pd.DataFrame) -> pd.Series:
+        """Every lead to push has a segment and a campaign."""
+        return df["excluded"] | (df["campaign_id"].notna() & df["segment"].notna())
+
+
+class QuarantinedRecords(pa.DataFrameModel):
+    """Records a stage refused: one row per faulty field, with a masked copy of the record.
+
+    ``field`` names the source's own property (HubSpot's ``jobtitle``, not ``job_title``).
+    """
+
+    record_key: Series[str]
+    field: Series[str]
+    reason: Series[str]
+    masked_record_json: Series[str]
+
+    class Config:
+        """Exactly these columns."""
+
+        strict = True
+
+
+# Parsed Explorium answers ---------------------------------------------------------------------
+
+
+class ProspectMatches(pa.DataFrameModel):
+    """``/v1/prospects/match`` per email asked: its prospect id, or null and maybe an error."""
+
+    email: Series[str] = pa.Field(unique=True)
+    prospect_id: Series[str] = _prospect_id(nullable=True)
+    match_error: Series[str] = pa.Field(nullable=True)
+
+    class Config:
+        """Exactly these columns."""
+
+        strict = True
+
+
+class BusinessMatches(pa.DataFrameModel):
+    """``/v1/businesses/match`` per company domain asked: its business id, or null."""
+
+    company_domain: Series[str] = pa.Field(unique=True)
+    business_id: Series[str] = _business_id(nullable=True)
+    match_error: Series[str] = pa.Field(nullable=True)
+
+    class Config:
+        """Exactly these columns."""
+
+        strict = True
+
+
+class ContactInformation(pa.DataFrameModel):
+    """Contact details per prospect: professional email, its verification status, a phone."""
+
+    prospect_id: Series[str] = pa.Field(unique=True, str_matches=PROSPECT_ID_PATTERN)
+    professional_email: Series[str] = pa.Field(nullable=True)
+    professional_email_status: Series[str] = pa.Field(
+        nullable=True, isin=[s.value for s in EXPLORIUM_EMAIL_STATUSES]
+    )
+    phone: Series[str] = _text("phone")
+
+    class Config:
+        """Exactly these columns."""
+
+        strict = True
+
+
+class Profiles(pa.DataFrameModel):
+    """Professional profile per prospect."""
+
+    prospect_id: Series[str] = pa.Field(unique=True, str_matches=PROSPECT_ID_PATTERN)
+    job_title: Series[str] = _text("job_title")
+    job_level: Series[str] = _text("job_level")
+    job_department: Series[str] = _text("job_department")
+    company_name: Series[str] = _text("company_name")
+    company_domain: Series[str] = _domain()
+    country: Series[str] = _text("country")
+    linkedin_url: Series[str] = _text("linkedin_url")
+
+    class Config:
+        """Exactly these columns."""
+
+        strict = True
+
+
+class Firmographics(pa.DataFrameModel):
+    """Company facts per business."""
+
+    business_id: Series[str] = pa.Field(unique=True, str_matches=BUSINESS_ID_PATTERN)
+    company_name: Series[str] = _text("company_name")
+    company_domain: Series[str] = _domain()
+    company_size: Series[str] = pa.Field(nullable=True, isin=COMPANY_SIZES)
+    yearly_revenue_range: Series[str] = _text("yearly_revenue_range")
+    industry: Series[str] = _text("industry")
+    country: Series[str] = _text("country")
+
+    class Config:
+        """Exactly these columns."""
+
+        strict = True
+
+
+# Explorium answers as sent ----------------------------------------------------------------------
+# Each answer is checked in two or three layers: the envelope (a one-row frame of the JSON
+# object's keys), the items of its list, then the ``data`` objects of those items.
+
+
+class ProspectMatchAnswer(pa.DataFrameModel):
+    """Envelope of ``/v1/prospects/match``."""
+
+    matched_prospects: Series[object] = pa.Field(**LIST_OF_OBJECTS)
+
+
+class BusinessMatchAnswer(pa.DataFrameModel):
+    """Envelope of ``/v1/businesses/match``."""
+
+    matched_businesses: Series[object] = pa.Field(**LIST_OF_OBJECTS)
+
+
+class BulkEnrichAnswer(pa.DataFrameModel):
+    """Envelope of every ``.../bulk_enrich`` answer."""
+
+    data: Series[object] = pa.Field(**LIST_OF_OBJECTS)
+
+
+class MatchAlignment(pa.DataFrameModel):
+    """Match answers come one item per input, in input order: row i pairs the key sent i-th
+    (``sent``) with whether an i-th item came back (``answered``) and the key that item's
+    ``input`` echoes (``echoed``, null when it echoes none)."""
+
+    sent: Series[str]
+    answered: Series[bool] = pa.Field(isin=[True])
+    echoed: Series[str] = pa.Field(nullable=True)
+
+    @pa.dataframe_check(name="echo_matches_input")
+    @classmethod
+    def echo_matches_input(cls, df: pd.DataFrame) -> pd.Series:
+        """Each echoed key is the key sent at that position (case-insensitively)."""
+        return df["echoed"].isna() | (df["echoed"].str.lower() == df["sent"].str.lower())
+
+
+class ProspectMatchItem(pa.DataFrameModel):
+    """One ``matched_prospects`` item: ``prospect_id`` is null when unmatched."""
+
+    input: Series[object] = pa.Field(nullable=True, is_json_object=())
+    prospect_id: Series[str] = _prospect_id(nullable=True)
+    error: Series[str] | None = pa.Field(nullable=True)
+
+
+class BusinessMatchItem(pa.DataFrameModel):
+    """One ``matched_businesses`` item: ``business_id`` is null when unmatched."""
+
+    input: Series[object] = pa.Field(nullable=True, is_json_object=())
+    business_id: Series[str] = _business_id(nullable=True)
+    error: Series[str] | None = pa.Field(nullable=True)
+
+
+class ProspectEnrichItem(pa.DataFrameModel):
+    """One item of a prospects ``bulk_enrich`` answer."""
+
+    prospect_id: Series[str] = _prospect_id(nullable=False)
+    data: Series[object] = pa.Field(nullable=True, is_json_object=())
+
+
+class BusinessEnrichItem(pa.DataFrameModel):
+    """One item of a businesses ``bulk_enrich`` answer."""
+
+    business_id: Series[str] = _business_id(nullable=False)
+    data: Series[object] = pa.Field(nullable=True, is_json_object=())
+
+
+class ContactInformationData(pa.DataFrameModel):
+    """``data`` of ``/v1/prospects/contacts_information/bulk_enrich`` (note ``professions_email``,
+    the vendor's spelling). The phone keys come only when phones were asked for."""
+
+    emails: Series[object] = pa.Field(
+        nullable=True, is_json_list={"of": "object", "key": "address"}
+    )
+    professions_email: Series[str] = pa.Field(nullable=True)
+    professional_email_status: Series[str] = pa.Field(
+        nullable=True, isin=[s.value for s in EXPLORIUM_EMAIL_STATUSES]
+    )
+    phone_numbers: Series[object] | None = pa.Field(
+        nullable=True, is_json_list={"of": "object", "key": "phone_number"}
+    )
+    mobile_phone: Series[str] | None = pa.Field(nullable=True)
+
+
+class ProfileData(pa.DataFrameModel):
+    """``data`` of ``/v1/prospects/profiles/bulk_enrich`` (there is no ``job_level`` key)."""
+
+    job_title: Series[str] = pa.Field(nullable=True)
+    job_level_main: Series[str] = pa.Field(nullable=True)
+    job_department_main: Series[str] = pa.Field(nullable=True)
+    company_name: Series[str] = pa.Field(nullable=True)
+    company_website: Series[str] = pa.Field(nullable=True)
+    country_name: Series[str] = pa.Field(nullable=True)
+    linkedin: Series[str] | None = pa.Field(nullable=True)
+    job_level_array: Series[object] | None = pa.Field(nullable=True, **LIST_OF_TEXT)
+    job_department_array: Series[object] | None = pa.Field(nullable=True, **LIST_OF_TEXT)
+    job_seniority_level: Series[str] | None = pa.Field(nullable=True)
+
+
+class FirmographicsData(pa.DataFrameModel):
+    """``data`` of ``/v1/businesses/firmographics/bulk_enrich`` (``yearly_revenue_range``, not
+    ``revenue_range``)."""
+
+    name: Series[str] = pa.Field(nullable=True)
+    website: Series[str] = pa.Field(nullable=True)
+    country_name: Series[str] = pa.Field(nullable=True)
+    number_of_employees_range: Series[str] = pa.Field(nullable=True, isin=COMPANY_SIZES)
+    yearly_revenue_range: Series[str] = pa.Field(nullable=True)
+    linkedin_industry_category: Series[str] | None = pa.Field(nullable=True)
+
+
+Model = TypeVar("Model", bound=pa.DataFrameModel)
+
+
+def validated(model: type[Model], frame: pd.DataFrame) -> DataFrame[Model]:
+    """``frame`` as ``model``: its columns in the model's order, text columns in pandas' str
+    dtype (merges leave them as objects), then validated."""
+    columns = model.to_schema().columns
+    text = [
+        name for name, column in columns.items() if isinstance(column.dtype.type, pd.StringDtype)
+    ]
+    return model.validate(frame[list(columns)].astype(dict.fromkeys(text, "str")))
+
+
+# HubSpot contacts -------------------------------------------------------------------------------
