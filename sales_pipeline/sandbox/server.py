@@ -20,14 +20,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from .core.clock import Clock
+from .core.faults import Fault, FaultInjector, load_profile
+from .core.http import Request, Response, Router, json_response
+from .core.limits import LimitSettings
+from .core.vendor import Credentials, SandboxOptions, Vendor, VendorContext
+from .core.world import build_world
 from .explorium import ExploriumApi
-from .faults import Fault, FaultInjector, load_profile
-from .http import Request, Response, Router, json_response
 from .hubspot import HubSpotApi
 from .lemlist import LemlistApi
-from .limits import Clock, LimitSettings
-from .vendor import Credentials, SandboxOptions, Vendor, VendorContext
-from .world import build_world
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
 

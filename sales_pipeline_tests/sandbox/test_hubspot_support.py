@@ -15,7 +15,7 @@ import requests
 from jsonschema import Draft202012Validator
 
 from sales_pipeline.sandbox import SandboxHandle
-from sales_pipeline.sandbox.world import World
+from sales_pipeline.sandbox.core.world import World
 
 CONTACTS = "/crm/v3/objects/contacts"
 SEARCH = CONTACTS + "/search"

@@ -6,8 +6,9 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
+from .clock import Clock
 from .http import Response, Route
-from .limits import Clock, LimitSettings
+from .limits import LimitSettings
 from .world import World
 
 

@@ -16,9 +16,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .hubspot_errors import validation_error
-from .hubspot_properties import PropertyDefinition, PropertyRegistry
-from .hubspot_records import ContactRecord
+from .errors import validation_error
+from .properties import PropertyDefinition, PropertyRegistry
+from .records import ContactRecord
 
 MAX_GROUPS = 5
 MAX_FILTERS_PER_GROUP = 6

@@ -14,8 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .hubspot_errors import PropertyValuesError, api_error, validation_error
-from .hubspot_records import ALWAYS_RETURNED, iso_from_seconds, ms_from_text
+from .errors import PropertyValuesError, api_error, validation_error
+from .records import ALWAYS_RETURNED, iso_from_seconds, ms_from_text
 
 PORTAL_ID = 20_251_107
 """The HubSpot account (hub id) the sandbox pretends to be."""
