@@ -2,8 +2,9 @@
 
 What it answers (shapes field for field as in api-facts/hubspot.md):
 
-- OAuth: ``GET /oauth/authorize`` (consent stand-in, 302 with a code), ``POST /oauth/v1/token``
-  and ``/oauth/v3/token`` (see :mod:`.oauth`; refresh tokens rotate).
+- OAuth: ``GET /oauth/authorize`` (consent stand-in, 302 with a code), ``POST /oauth/v3/token``
+  and the deprecated ``/oauth/v1/token`` (same form fields, tokens and rotation; v1 answers carry
+  ``Deprecation``/``Sunset``/``Warning`` headers for its 2027-02-16 end; see :mod:`.oauth`).
 - Contacts: ``GET|POST /crm/v3/objects/contacts``, ``GET|PATCH|DELETE
   /crm/v3/objects/contacts/{id}`` (``idProperty=email`` allowed), ``POST .../search``,
   ``POST .../batch/{read,create,update,upsert}`` (100 inputs at most, 207 on partial failure).
@@ -28,9 +29,11 @@ Run-time settings (``PUT /_sandbox/limits {"hubspot": {...}}``): ``burst_limit``
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from sales_pipeline.sandbox.core.deprecations import Notice
 from sales_pipeline.sandbox.core.http import Handler, Request, Response, Route, json_response
 from sales_pipeline.sandbox.core.vendor import Vendor, VendorContext
 
@@ -89,10 +92,24 @@ def _html(status: int, text: str, headers: dict[str, str] | None = None) -> Resp
     return Response(status, text.encode("utf-8"), "text/html; charset=utf-8", headers or {})
 
 
+OAUTH_V1_SUNSET = datetime(2027, 2, 16, tzinfo=UTC).timestamp()
+OAUTH_V1_NOTICE = Notice(
+    vendor="hubspot",
+    path_prefix="/oauth/v1/",
+    deprecated_at=OAUTH_V1_SUNSET,
+    sunset_at=OAUTH_V1_SUNSET,
+    warning="/oauth/v1/token is deprecated on 2027-02-16: use /oauth/v3/token",
+    link="https://developers.hubspot.com/docs/api/oauth/tokens",
+)
+"""HubSpot deprecates ``/oauth/v1/token`` on 2027-02-16 for ``/oauth/v3/token`` (same form
+fields); the sandbox announces it on every v1 answer and counts the date as the sunset too."""
+
+
 class HubSpotApi(Vendor):
     """HubSpot's CRM API for contacts and their properties, with OAuth and rate limits."""
 
     name = "hubspot"
+    notices = (OAUTH_V1_NOTICE,)
 
     def __init__(self, context: VendorContext) -> None:
         super().__init__(context)
@@ -342,13 +359,13 @@ class HubSpotApi(Vendor):
 
     def _create(self, request: Request) -> Response:
         """201 with the new contact; 409 ``CONFLICT`` for an email already taken."""
-        properties = properties_of(json_body(request))
+        properties = properties_of(json_body(request), "SimplePublicObjectInputForCreate")
         record = self.contacts.create(properties)
         return self._answer(record, self.registry.returned_names(properties), status=201)
 
     def _update(self, request: Request, key: str) -> Response:
         """The updated contact (``lastmodifieddate`` now, unless nothing changed)."""
-        properties = properties_of(json_body(request))
+        properties = properties_of(json_body(request), "SimplePublicObjectInput")
         record = self.contacts.update(key, id_property(request.arg("idProperty")), properties)
         return self._answer(record, self.registry.returned_names(properties))
 

@@ -15,7 +15,7 @@ from sales_pipeline.sandbox.core.http import Request, Response, json_response
 
 from .contacts import ContactStore
 from .errors import HubSpotError, api_error, validation_error
-from .parsing import id_property, json_body, properties_of
+from .parsing import id_property, json_body, properties_of, require, string_list
 from .properties import PropertyRegistry
 from .records import iso_from_seconds
 
@@ -26,8 +26,10 @@ NOT_FOUND_IN_BATCH = (
 )
 
 
-def batch_inputs(body: dict[str, Any]) -> list[dict[str, Any]]:
-    """The ``inputs`` array of a batch body; 400 when it is not objects or holds more than 100."""
+def batch_inputs(body: dict[str, Any], model: str) -> list[dict[str, Any]]:
+    """The ``inputs`` array of a batch body of ``model``; 400 when it is missing, not objects or
+    longer than 100."""
+    require(body, model)
     inputs = body.get("inputs")
     if not isinstance(inputs, list) or not all(isinstance(item, dict) for item in inputs):
         raise validation_error("Invalid input JSON: inputs must be an array of objects")
@@ -97,12 +99,13 @@ class Batches:
         """Contacts by id or by ``idProperty: email``; unknown ones in one OBJECT_NOT_FOUND."""
         started = self.clock.now()
         body = json_body(request)
-        inputs = batch_inputs(body)
+        inputs = batch_inputs(body, "BatchReadInputSimplePublicObjectId")
+        for item in inputs:
+            require(item, "SimplePublicObjectId")
+        string_list(body, "propertiesWithHistory")
+        requested = string_list(body, "properties")
         by = id_property(body.get("idProperty"))
-        requested = body.get("properties")
-        names = self.records.registry.returned_names(
-            requested if isinstance(requested, list) and requested else None
-        )
+        names = self.records.registry.returned_names(requested or None)
         found: dict[int, dict[str, Any]] = {}
         missing: list[str] = []
         for item in inputs:
@@ -126,12 +129,14 @@ class Batches:
         (a duplicate email is a CONFLICT entry)."""
         started = self.clock.now()
         results, errors = [], []
-        for index, item in enumerate(batch_inputs(json_body(request))):
+        for index, item in enumerate(
+            batch_inputs(json_body(request), "BatchInputSimplePublicObjectBatchInputForCreate")
+        ):
             given = item.get("properties")
             email = given.get("email") if isinstance(given, dict) else None
             context = {"emails": [str(email)]} if email else {"inputIndex": [str(index)]}
             try:
-                properties = properties_of(item)
+                properties = properties_of(item, "SimplePublicObjectBatchInputForCreate")
                 record = self.records.contacts.create(properties)
                 results.append(record.to_json(self.records.registry.returned_names(properties)))
             except HubSpotError as error:
@@ -141,13 +146,15 @@ class Batches:
     def update(self, request: Request) -> Response:
         """Updates by id (or per-input ``idProperty: email``); an error entry per refused input."""
         started = self.clock.now()
-        inputs = batch_inputs(json_body(request))
+        inputs = batch_inputs(json_body(request), "BatchInputSimplePublicObjectBatchInput")
+        for item in inputs:
+            require(item, "SimplePublicObjectBatchInput")
         _unique_ids(inputs, fold_case=False)
         results, errors = [], []
         for item in inputs:
             key = str(item.get("id", ""))
             try:
-                properties = properties_of(item)
+                properties = properties_of(item, "SimplePublicObjectBatchInput")
                 record = self.records.contacts.update(
                     key, id_property(item.get("idProperty")), properties
                 )
@@ -159,7 +166,9 @@ class Batches:
     def upsert(self, request: Request) -> Response:
         """Create-or-update by ``idProperty: email``; each result says whether it is ``new``."""
         started = self.clock.now()
-        inputs = batch_inputs(json_body(request))
+        inputs = batch_inputs(json_body(request), "BatchInputSimplePublicObjectBatchInputUpsert")
+        for item in inputs:
+            require(item, "SimplePublicObjectBatchInputUpsert")
         _unique_ids(inputs, fold_case=True)
         results, errors = [], []
         for item in inputs:
@@ -169,7 +178,7 @@ class Batches:
                     raise validation_error(
                         "Upsert needs idProperty email, the unique contact property"
                     )
-                properties = properties_of(item)
+                properties = properties_of(item, "SimplePublicObjectBatchInputUpsert")
                 record, created = self.records.contacts.upsert_by_email(key, properties)
                 names = self.records.registry.returned_names([*properties, "email"])
                 results.append({**record.to_json(names), "new": created})
@@ -181,7 +190,7 @@ class Batches:
         """201 with the new property definitions, or 207 with an error per refused input."""
         started = self.clock.now()
         results, errors = [], []
-        for item in batch_inputs(json_body(request)):
+        for item in batch_inputs(json_body(request), "BatchInputPropertyCreate"):
             try:
                 results.append(self.records.registry.create(item, self.clock.now()).to_json())
             except HubSpotError as error:

@@ -1,6 +1,10 @@
-"""Reading HubSpot requests: JSON bodies, query flags, list cursors and ``idProperty``.
+"""Reading HubSpot requests: JSON bodies, required fields, query flags, cursors, ``idProperty``.
 
 Every function raises HubSpot's own 400 (``VALIDATION_ERROR``) for input HubSpot refuses.
+
+Required fields follow the strictest reading of HubSpot's published CRM v3 contracts, as its
+current official Python SDK (``hubspot-api-client`` 12) generates them from HubSpot's OpenAPI
+documents: the SDK refuses to build these models without the fields, so HubSpot may too.
 """
 
 from __future__ import annotations
@@ -30,8 +34,47 @@ def json_body(request: Request) -> dict[str, Any]:
     return body
 
 
-def properties_of(body: dict[str, Any]) -> dict[str, Any]:
-    """The ``properties`` object of a write body; 400 when it is not an object."""
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "BatchReadInputSimplePublicObjectId": ("properties", "propertiesWithHistory", "inputs"),
+    "SimplePublicObjectId": ("id",),
+    "BatchInputSimplePublicObjectBatchInputUpsert": ("inputs",),
+    "SimplePublicObjectBatchInputUpsert": ("id", "properties"),
+    "BatchInputSimplePublicObjectBatchInput": ("inputs",),
+    "SimplePublicObjectBatchInput": ("id", "properties"),
+    "BatchInputSimplePublicObjectBatchInputForCreate": ("inputs",),
+    "SimplePublicObjectBatchInputForCreate": ("properties",),
+    "SimplePublicObjectInputForCreate": ("properties",),
+    "SimplePublicObjectInput": ("properties",),
+    "FilterGroup": ("filters",),
+    "Filter": ("propertyName", "operator"),
+    "BatchInputPropertyCreate": ("inputs",),
+    "PropertyCreate": ("name", "label", "type", "fieldType", "groupName"),
+    "OptionInput": ("label", "value", "hidden"),
+}
+"""Per model of the published contract (HubSpot's schema names), the fields it requires."""
+
+
+def require(body: dict[str, Any], model: str) -> None:
+    """400 when ``body`` lacks (or nulls) a field that ``model`` requires, in HubSpot's words."""
+    missing = [name for name in REQUIRED[model] if body.get(name) is None]
+    if missing:
+        raise validation_error(
+            f"Invalid input JSON: Cannot build {model}, some of required attributes are not set "
+            f"[{', '.join(missing)}]"
+        )
+
+
+def string_list(body: dict[str, Any], name: str) -> list[str]:
+    """The array of strings ``body[name]``; 400 when it is anything else."""
+    values = body.get(name)
+    if not isinstance(values, list) or not all(isinstance(value, str) for value in values):
+        raise validation_error(f"Invalid input JSON: {name} must be an array of strings")
+    return values
+
+
+def properties_of(body: dict[str, Any], model: str) -> dict[str, Any]:
+    """The ``properties`` object of a write body of ``model``; 400 when missing or no object."""
+    require(body, model)
     properties = body.get("properties")
     if not isinstance(properties, dict):
         raise validation_error("Invalid input JSON: properties must be an object")
