@@ -1,4 +1,9 @@
-"""Contract checks against the vendors' published OpenAPI documents in ``shared/specs``."""
+"""Checks against the vendors' full OpenAPI documents in ``../shared/specs``, beside the checkout.
+
+Those documents are not part of the repository. Where the folder is missing (a fresh clone),
+every check that needs one skips with :data:`MISSING`, one reason for all of them; the
+project's own schemas (:mod:`.loader`) still judge the same answers.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,19 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from openapi_schema_validator import OAS30Validator, OAS31Validator
 
 SPECS_DIR = Path(__file__).resolve().parents[3] / "shared" / "specs"
+MISSING = "../shared/specs not present: full vendor-document checks skipped"
+
+
+def specs_dir() -> Path:
+    """The folder of vendor documents; skips the calling test when it is not there."""
+    if not SPECS_DIR.is_dir():
+        pytest.skip(MISSING)
+    return SPECS_DIR
 
 
 class OpenApiSpec:
@@ -53,12 +67,22 @@ class OpenApiSpec:
 
 
 @cache
+def _parsed(name: str) -> OpenApiSpec:
+    return OpenApiSpec(SPECS_DIR / name)
+
+
+def vendor_document(name: str) -> OpenApiSpec:
+    """The document ``name`` (``lemlist-openapi.json``, ``explorium-openapi.yaml``); skips the
+    calling test when ``../shared/specs`` is not there."""
+    specs_dir()
+    return _parsed(name)
+
+
 def lemlist_spec() -> OpenApiSpec:
-    """Lemlist's OpenAPI 3.0 document."""
-    return OpenApiSpec(SPECS_DIR / "lemlist-openapi.json")
+    """Lemlist's OpenAPI 3.0 document (skips without ``../shared/specs``)."""
+    return vendor_document("lemlist-openapi.json")
 
 
-@cache
 def explorium_spec() -> OpenApiSpec:
-    """Explorium's OpenAPI 3.1 document."""
-    return OpenApiSpec(SPECS_DIR / "explorium-openapi.yaml")
+    """Explorium's OpenAPI 3.1 document (skips without ``../shared/specs``)."""
+    return vendor_document("explorium-openapi.yaml")
