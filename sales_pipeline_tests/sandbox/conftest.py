@@ -8,6 +8,8 @@ import pytest
 import requests
 
 from sales_pipeline.sandbox import SandboxConfig, SandboxHandle, run_sandbox
+from sales_pipeline_tests.contracts.judges import JUDGES, Judge
+from sales_pipeline_tests.contracts.vendor_documents import specs_dir
 
 
 @pytest.fixture(scope="session")
@@ -28,3 +30,13 @@ def sandbox(shared_sandbox: SandboxHandle) -> SandboxHandle:
         timeout=10,
     )
     return shared_sandbox
+
+
+@pytest.fixture(params=sorted(JUDGES))
+def contract(request: pytest.FixtureRequest) -> Judge:
+    """Each contract test runs twice: against the project's own schemas, and against the vendor's
+    full document (skipped, with one reason, where ``../shared/specs`` is not there)."""
+    if request.param == "vendor-documents":
+        specs_dir()
+    judge: Judge = JUDGES[request.param]
+    return judge

@@ -1,7 +1,8 @@
-"""Contract: every HubSpot answer has the shape ``shared/api-facts/hubspot.md`` gives.
+"""Contract: every HubSpot answer fits the project's HubSpot schemas
+(``sales_pipeline_tests/contracts/schemas/hubspot``), which restate ``api-facts/hubspot.md``.
 
 There is no HubSpot OpenAPI document in ``shared/specs`` (HubSpot's are not licensed for
-copying), so the schemas in :mod:`test_hubspot_support` restate the fact file field for field.
+copying), so the project's schemas are the only judge here.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ import re
 
 from sales_pipeline.sandbox import SandboxHandle
 from sales_pipeline_tests.sandbox.test_hubspot_support import (
-    BATCH,
+    BATCH_READ,
+    BATCH_UPSERT,
     CONTACT,
     CONTACTS,
     ERROR,
@@ -135,9 +137,12 @@ def test_an_unknown_contact_answers_404_object_not_found(sandbox: SandboxHandle)
 
 def test_batch_answers_are_complete_or_207_with_numbered_errors(sandbox: SandboxHandle) -> None:
     api = HubSpot(sandbox)
-    complete = api.post(f"{CONTACTS}/batch/read", {"inputs": [{"id": "1001"}, {"id": "1002"}]})
+    complete = api.post(
+        f"{CONTACTS}/batch/read",
+        {"inputs": [{"id": "1001"}, {"id": "1002"}], "properties": [], "propertiesWithHistory": []},
+    )
     assert complete.status_code == 200
-    assert_shape(BATCH, complete.json())
+    assert_shape(BATCH_READ, complete.json())
     partial = api.post(
         f"{CONTACTS}/batch/upsert",
         {
@@ -153,7 +158,7 @@ def test_batch_answers_are_complete_or_207_with_numbered_errors(sandbox: Sandbox
     )
     assert partial.status_code == 207
     body = partial.json()
-    assert_shape(BATCH, body)
+    assert_shape(BATCH_UPSERT, body)
     assert body["numErrors"] == 1
     assert_shape(UPSERTED, body["results"][0])
 
@@ -186,6 +191,7 @@ def test_oauth_answers_have_the_token_and_error_shapes(sandbox: SandboxHandle) -
     api = HubSpot(sandbox)
     tokens = api.oauth_tokens()
     assert_shape(OAUTH_TOKENS, tokens)
+    assert tokens["expires_in"] == 1800
     refused = api.refresh("na1-not-a-token")
     assert refused.status_code == 400
     body = refused.json()

@@ -1,8 +1,8 @@
-"""Helpers for the HubSpot sandbox tests (no tests here): a tiny HTTP helper and the answer
-shapes of ``shared/api-facts/hubspot.md`` as JSON schemas.
+"""Helpers for the HubSpot sandbox tests (no tests here): a tiny HTTP helper and names for the
+parts of the project's HubSpot contract (``sales_pipeline_tests/contracts/schemas/hubspot``).
 
 HubSpot's OpenAPI documents are not licensed for copying (``shared/specs/SOURCES.md``), so the
-contract is the fact file: each schema below restates one shape it gives, field for field.
+contract restates ``api-facts/hubspot.md`` and the models of HubSpot's official Python SDK.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import requests
-from jsonschema import Draft202012Validator
 
 from sales_pipeline.sandbox import SandboxHandle
-from sales_pipeline.sandbox.world import World
+from sales_pipeline.sandbox.core.world import World
+from sales_pipeline_tests.contracts.loader import validate
 
 CONTACTS = "/crm/v3/objects/contacts"
 SEARCH = CONTACTS + "/search"
@@ -31,170 +31,25 @@ RATE_HEADERS = (
     "X-HubSpot-RateLimit-Daily-Remaining",
 )
 
-ISO_MS = {"type": "string", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$"}
-UUID = {
-    "type": "string",
-    "pattern": r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
-}
+Shape = tuple[str, str]
+"""A part of the project's HubSpot contract: (schema file, part under ``$defs``)."""
 
-CONTACT_FIELDS: dict[str, Any] = {
-    "id": {"type": "string", "pattern": r"^\d+$"},
-    "properties": {
-        "type": "object",
-        "required": ["hs_object_id", "createdate", "lastmodifieddate"],
-        "additionalProperties": {"type": ["string", "null"]},
-    },
-    "createdAt": ISO_MS,
-    "updatedAt": ISO_MS,
-    "archived": {"type": "boolean"},
-    "archivedAt": ISO_MS,
-}
-CONTACT_REQUIRED = ["id", "properties", "createdAt", "updatedAt", "archived"]
-CONTACT = {
-    "type": "object",
-    "required": CONTACT_REQUIRED,
-    "additionalProperties": False,
-    "properties": CONTACT_FIELDS,
-}
-UPSERTED = {
-    "type": "object",
-    "required": [*CONTACT_REQUIRED, "new"],
-    "additionalProperties": False,
-    "properties": {**CONTACT_FIELDS, "new": {"type": "boolean"}},
-}
-LIST_PAGE = {
-    "type": "object",
-    "required": ["results"],
-    "additionalProperties": False,
-    "properties": {
-        "results": {"type": "array", "items": CONTACT},
-        "paging": {
-            "type": "object",
-            "required": ["next"],
-            "additionalProperties": False,
-            "properties": {
-                "next": {
-                    "type": "object",
-                    "required": ["after", "link"],
-                    "additionalProperties": False,
-                    "properties": {"after": {"type": "string"}, "link": {"type": "string"}},
-                }
-            },
-        },
-    },
-}
-SEARCH_PAGE = {
-    "type": "object",
-    "required": ["total", "results"],
-    "additionalProperties": False,
-    "properties": {
-        "total": {"type": "integer", "minimum": 0},
-        "results": {"type": "array", "items": CONTACT},
-        "paging": {
-            "type": "object",
-            "required": ["next"],
-            "properties": {
-                "next": {
-                    "type": "object",
-                    "required": ["after"],
-                    "properties": {"after": {"type": "string", "pattern": r"^\d+$"}},
-                }
-            },
-        },
-    },
-}
-BATCH_ERROR = {
-    "type": "object",
-    "required": ["status", "category", "message", "context"],
-    "properties": {
-        "status": {"const": "error"},
-        "category": {"type": "string"},
-        "message": {"type": "string"},
-        "context": {
-            "type": "object",
-            "additionalProperties": {"type": "array", "items": {"type": "string"}},
-        },
-        "errors": {"type": "array", "items": {"type": "object", "required": ["message"]}},
-    },
-}
-BATCH = {
-    "type": "object",
-    "required": ["status", "results", "startedAt", "completedAt"],
-    "additionalProperties": False,
-    "properties": {
-        "status": {"const": "COMPLETE"},
-        "results": {"type": "array"},
-        "numErrors": {"type": "integer", "minimum": 1},
-        "errors": {"type": "array", "items": BATCH_ERROR, "minItems": 1},
-        "startedAt": ISO_MS,
-        "completedAt": ISO_MS,
-    },
-    "dependentRequired": {"errors": ["numErrors"], "numErrors": ["errors"]},
-}
-ERROR = {
-    "type": "object",
-    "required": ["status", "message", "correlationId", "category"],
-    "properties": {
-        "status": {"const": "error"},
-        "message": {"type": "string"},
-        "correlationId": UUID,
-        "category": {"type": "string"},
-        "subCategory": {"type": "string"},
-        "context": {"type": "object"},
-        "errors": {"type": "array"},
-    },
-}
-RATE_LIMIT = {
-    "type": "object",
-    "required": ["status", "message", "errorType", "correlationId", "policyName", "requestId"],
-    "additionalProperties": False,
-    "properties": {
-        "status": {"const": "error"},
-        "message": {"type": "string"},
-        "errorType": {"const": "RATE_LIMIT"},
-        "correlationId": UUID,
-        "policyName": {"enum": ["TEN_SECONDLY_ROLLING", "SECONDLY", "DAILY"]},
-        "requestId": {"type": "string"},
-    },
-}
-OAUTH_TOKENS = {
-    "type": "object",
-    "required": ["access_token", "refresh_token", "expires_in", "token_type"],
-    "additionalProperties": False,
-    "properties": {
-        "access_token": {"type": "string", "minLength": 20},
-        "refresh_token": {"type": "string", "minLength": 20},
-        "expires_in": {"const": 1800},
-        "token_type": {"const": "bearer"},
-    },
-}
-OAUTH_ERROR = {
-    "type": "object",
-    "required": ["status", "message", "error", "error_description", "correlationId"],
-    "properties": {
-        "status": {"type": "string", "pattern": "^BAD_|^MISMATCH_"},
-        "error": {"type": "string"},
-        "error_description": {"type": "string"},
-        "correlationId": UUID,
-    },
-}
-PROPERTY = {
-    "type": "object",
-    "required": ["name", "label", "type", "fieldType", "groupName", "options"],
-    "properties": {
-        "name": {"type": "string"},
-        "type": {"enum": ["string", "number", "date", "datetime", "enumeration", "bool"]},
-        "options": {
-            "type": "array",
-            "items": {"type": "object", "required": ["label", "value"]},
-        },
-    },
-}
+CONTACT: Shape = ("get_contact", "response")
+UPSERTED: Shape = ("common", "upsertedContact")
+LIST_PAGE: Shape = ("list_contacts", "response")
+SEARCH_PAGE: Shape = ("search_contacts", "response")
+BATCH_READ: Shape = ("batch_read_contacts", "response")
+BATCH_UPSERT: Shape = ("batch_upsert_contacts", "response")
+ERROR: Shape = ("errors", "error")
+RATE_LIMIT: Shape = ("errors", "rateLimit")
+OAUTH_TOKENS: Shape = ("oauth_token", "response")
+OAUTH_ERROR: Shape = ("oauth_token", "error")
+PROPERTY: Shape = ("list_contact_properties", "property")
 
 
-def assert_shape(schema: dict[str, Any], body: Any) -> None:
-    """Fail with jsonschema's explanation unless ``body`` has the fact file's shape."""
-    Draft202012Validator(schema).validate(body)
+def assert_shape(shape: Shape, body: Any) -> None:
+    """Fail with jsonschema's explanation unless ``body`` fits that part of the contract."""
+    validate("hubspot", *shape, body)
 
 
 def rate_headers(response: requests.Response) -> dict[str, str]:
@@ -295,7 +150,7 @@ class HubSpot:
             path,
         )
 
-    def refresh(self, refresh_token: str) -> requests.Response:
+    def refresh(self, refresh_token: str, path: str = TOKEN) -> requests.Response:
         """Trade a refresh token for new tokens."""
         creds = self.handle.credentials
         return self.token_request(
@@ -304,7 +159,8 @@ class HubSpot:
                 "client_id": creds.hubspot_client_id,
                 "client_secret": creds.hubspot_client_secret,
                 "refresh_token": refresh_token,
-            }
+            },
+            path,
         )
 
     def oauth_tokens(self, scope: str = FULL_SCOPES) -> dict[str, Any]:
