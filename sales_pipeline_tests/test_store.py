@@ -15,7 +15,9 @@ import sqlalchemy as sa
 from sales_pipeline.clients import OAuthTokens, Secret
 from sales_pipeline.domain.outcomes import MatchStatus, PushOutcome, SuppressionSource
 from sales_pipeline.domain.records import CachedEnrichment, QuarantineRecord, Suppression
+from sales_pipeline.domain.retry import RetrySchedule
 from sales_pipeline.store.engine import create_store_engine
+from sales_pipeline.store.ledger import PushLedger
 from sales_pipeline.store.pipeline_store import PipelineStore
 from sales_pipeline.store.tables import (
     MIGRATIONS,
@@ -79,6 +81,12 @@ def store(database_url: str) -> Iterator[PipelineStore]:
         yield opened
 
 
+@pytest.fixture
+def ledger(store: PipelineStore) -> PushLedger:
+    """The store's push ledger; deferred pushes are due again at once."""
+    return PushLedger(store, schedule=RetrySchedule(first_delay=timedelta(0)))
+
+
 def _recorded_versions(store: PipelineStore) -> list[int]:
     with store.engine.begin() as conn:
         return list(conn.scalars(sa.select(schema_version.c.version).order_by("version")))
@@ -123,7 +131,7 @@ def test_later_steps_run_once_in_version_order(store: PipelineStore) -> None:
     assert apply_migrations(store.engine, steps) == last
     assert apply_migrations(store.engine, steps) == last
     assert ran == [later, last]
-    assert _recorded_versions(store) == [*range(1, latest + 1), later, last]
+    assert _recorded_versions(store) == [*(m.version for m in MIGRATIONS), later, last]
     tables = set(sa.inspect(store.engine).get_table_names())
     assert {f"extra_{later}", f"extra_{last}"} <= tables
 
@@ -177,18 +185,18 @@ def test_repr_hides_the_password() -> None:
     assert "postgresql+psycopg2" in repr(store)
 
 
-def test_naive_datetimes_are_refused(store: PipelineStore) -> None:
+def test_naive_datetimes_are_refused(ledger: PushLedger) -> None:
     with pytest.raises(sa.exc.StatementError, match="naive datetime"):
-        store.record_push_intent("cam_1", "a@acme.com", "h1", "run-1", now=datetime(2025, 1, 1))
+        ledger.record_push_intent("cam_1", "a@acme.com", "h1", "run-1", now=datetime(2025, 1, 1))
 
 
 # Push ledger -----------------------------------------------------------------------------------
 
 
-def test_first_claim_wins_and_a_second_run_is_refused(store: PipelineStore) -> None:
-    assert store.record_push_intent("cam_1", "Ana@Acme.com", "h1", "run-1", now=NOW)
-    assert not store.record_push_intent("cam_1", "ana@acme.com ", "h1", "run-2", now=NOW)
-    push = store.get_push("cam_1", "ANA@ACME.COM")
+def test_first_claim_wins_and_a_second_run_is_refused(ledger: PushLedger) -> None:
+    assert ledger.record_push_intent("cam_1", "Ana@Acme.com", "h1", "run-1", now=NOW)
+    assert not ledger.record_push_intent("cam_1", "ana@acme.com ", "h1", "run-2", now=NOW)
+    push = ledger.get_push("cam_1", "ANA@ACME.COM")
     assert push is not None
     assert (push.email, push.outcome, push.run_id, push.attempts) == (
         "ana@acme.com",
@@ -199,15 +207,15 @@ def test_first_claim_wins_and_a_second_run_is_refused(store: PipelineStore) -> N
     assert push.claimed_at == NOW
 
 
-def test_the_same_email_may_be_claimed_for_another_campaign(store: PipelineStore) -> None:
-    assert store.record_push_intent("cam_1", "ana@acme.com", "h1", "run-1")
-    assert store.record_push_intent("cam_2", "ana@acme.com", "h1", "run-1")
+def test_the_same_email_may_be_claimed_for_another_campaign(ledger: PushLedger) -> None:
+    assert ledger.record_push_intent("cam_1", "ana@acme.com", "h1", "run-1")
+    assert ledger.record_push_intent("cam_2", "ana@acme.com", "h1", "run-1")
 
 
-def test_the_claiming_run_may_claim_again(store: PipelineStore) -> None:
-    assert store.record_push_intent("cam_1", "ana@acme.com", "h1", "run-1", now=NOW)
-    assert store.record_push_intent("cam_1", "ana@acme.com", "h2", "run-1", now=NOW)
-    push = store.get_push("cam_1", "ana@acme.com")
+def test_the_claiming_run_may_claim_again(ledger: PushLedger) -> None:
+    assert ledger.record_push_intent("cam_1", "ana@acme.com", "h1", "run-1", now=NOW)
+    assert ledger.record_push_intent("cam_1", "ana@acme.com", "h2", "run-1", now=NOW)
+    push = ledger.get_push("cam_1", "ana@acme.com")
     assert push is not None
     assert (push.attempts, push.payload_hash) == (2, "h2")
 
@@ -215,13 +223,13 @@ def test_the_claiming_run_may_claim_again(store: PipelineStore) -> None:
 @pytest.mark.parametrize(
     "outcome", [PushOutcome.ADDED, PushOutcome.ALREADY_PRESENT, PushOutcome.REJECTED]
 )
-def test_a_settled_push_is_never_claimed_again(store: PipelineStore, outcome: PushOutcome) -> None:
-    store.record_push_intent("cam_1", "ana@acme.com", "h1", "run-1", now=NOW)
-    store.record_push_outcome("cam_1", "ana@acme.com", outcome, "why", "lea_1", now=NOW)
+def test_a_settled_push_is_never_claimed_again(outcome: PushOutcome, ledger: PushLedger) -> None:
+    ledger.record_push_intent("cam_1", "ana@acme.com", "h1", "run-1", now=NOW)
+    ledger.record_push_outcome("cam_1", "ana@acme.com", outcome, "why", "lea_1", now=NOW)
     later = NOW + timedelta(days=1)
-    assert not store.record_push_intent("cam_1", "ana@acme.com", "h1", "run-1", now=later)
-    assert not store.record_push_intent("cam_1", "ana@acme.com", "h1", "run-2", now=later)
-    push = store.get_push("cam_1", "ana@acme.com")
+    assert not ledger.record_push_intent("cam_1", "ana@acme.com", "h1", "run-1", now=later)
+    assert not ledger.record_push_intent("cam_1", "ana@acme.com", "h1", "run-2", now=later)
+    push = ledger.get_push("cam_1", "ana@acme.com")
     assert push is not None
     assert (push.outcome, push.reason, push.lemlist_lead_id, push.completed_at) == (
         outcome,
@@ -231,11 +239,13 @@ def test_a_settled_push_is_never_claimed_again(store: PipelineStore, outcome: Pu
     )
 
 
-def test_a_deferred_push_is_claimed_by_the_next_run(store: PipelineStore) -> None:
-    store.record_push_intent("cam_1", "ana@acme.com", "h1", "run-1", now=NOW)
-    store.record_push_outcome("cam_1", "ana@acme.com", PushOutcome.DEFERRED, "lemlist down")
-    assert store.record_push_intent("cam_1", "ana@acme.com", "h2", "run-2", now=NOW)
-    push = store.get_push("cam_1", "ana@acme.com")
+def test_a_deferred_push_is_claimed_by_the_next_run(ledger: PushLedger) -> None:
+    ledger.record_push_intent("cam_1", "ana@acme.com", "h1", "run-1", now=NOW)
+    ledger.record_push_outcome(
+        "cam_1", "ana@acme.com", PushOutcome.DEFERRED, "lemlist down", now=NOW
+    )
+    assert ledger.record_push_intent("cam_1", "ana@acme.com", "h2", "run-2", now=NOW)
+    push = ledger.get_push("cam_1", "ana@acme.com")
     assert push is not None
     assert (push.outcome, push.run_id, push.attempts, push.completed_at) == (
         PushOutcome.PENDING,
@@ -245,55 +255,65 @@ def test_a_deferred_push_is_claimed_by_the_next_run(store: PipelineStore) -> Non
     )
 
 
-def test_a_pending_push_of_a_dead_run_is_taken_over_after_the_claim_timeout(
+def test_a_pending_push_is_taken_over_once_its_lease_lapses(
     database_url: str,
 ) -> None:
-    with PipelineStore(database_url, push_claim_timeout=timedelta(minutes=5)) as store:
-        store.record_push_intent("cam_1", "ana@acme.com", "h1", "run-1", now=NOW)
+    with PipelineStore(database_url) as store:
+        ledger = PushLedger(store, lease=timedelta(minutes=5))
+        ledger.record_push_intent("cam_1", "ana@acme.com", "h1", "run-1", now=NOW)
         soon = NOW + timedelta(minutes=4)
-        assert not store.record_push_intent("cam_1", "ana@acme.com", "h1", "run-2", now=soon)
+        assert not ledger.record_push_intent("cam_1", "ana@acme.com", "h1", "run-2", now=soon)
         late = NOW + timedelta(minutes=6)
-        assert store.record_push_intent("cam_1", "ana@acme.com", "h1", "run-2", now=late)
-        push = store.get_push("cam_1", "ana@acme.com")
+        assert ledger.record_push_intent("cam_1", "ana@acme.com", "h1", "run-2", now=late)
+        push = ledger.get_push("cam_1", "ana@acme.com")
         assert push is not None
         assert (push.run_id, push.claimed_at) == ("run-2", late)
 
 
-def test_a_pending_push_of_a_run_known_dead_is_taken_over_at_once(store: PipelineStore) -> None:
-    store.record_push_intent("cam_1", "ana@acme.com", "h1", "run-1", now=NOW)
-    assert not store.record_push_intent(
+def test_a_pending_push_of_a_run_known_dead_is_taken_over_at_once(ledger: PushLedger) -> None:
+    ledger.record_push_intent("cam_1", "ana@acme.com", "h1", "run-1", now=NOW)
+    assert not ledger.record_push_intent(
         "cam_1", "ana@acme.com", "h1", "run-2", dead_run_ids={"run-9"}, now=NOW
     )
-    assert store.record_push_intent(
+    assert ledger.record_push_intent(
         "cam_1", "ana@acme.com", "h1", "run-2", dead_run_ids={"run-1"}, now=NOW
     )
-    push = store.get_push("cam_1", "ana@acme.com")
+    push = ledger.get_push("cam_1", "ana@acme.com")
     assert push is not None
     assert push.run_id == "run-2"
 
 
-def test_settled_pushes_name_the_campaign_each_email_is_in(store: PipelineStore) -> None:
-    store.record_push_intent("cam_1", "ana@acme.com", "h1", "run-1", now=NOW)
-    store.record_push_outcome("cam_1", "ana@acme.com", PushOutcome.ADDED, lemlist_lead_id="lea_1")
-    store.record_push_intent("cam_2", "bo@acme.com", "h2", "run-1", now=NOW)
-    store.record_push_outcome("cam_2", "bo@acme.com", PushOutcome.REJECTED, "Invalid email")
-    store.record_push_intent("cam_2", "cy@acme.com", "h3", "run-1", now=NOW)
-    settled = store.settled_pushes(["ANA@acme.com", "bo@acme.com", "cy@acme.com", "dd@acme.com"])
-    assert list(settled) == ["ana@acme.com"]
+def test_settled_pushes_name_each_settled_email_and_prefer_its_campaign(
+    ledger: PushLedger,
+) -> None:
+    ledger.record_push_intent("cam_1", "ana@acme.com", "h1", "run-1", now=NOW)
+    ledger.record_push_outcome("cam_1", "ana@acme.com", PushOutcome.ADDED, lemlist_lead_id="lea_1")
+    ledger.record_push_intent("cam_2", "ana@acme.com", "h1", "run-1", now=NOW)
+    ledger.record_push_outcome("cam_2", "ana@acme.com", PushOutcome.REJECTED, "in another")
+    ledger.record_push_intent("cam_2", "bo@acme.com", "h2", "run-1", now=NOW)
+    ledger.record_push_outcome("cam_2", "bo@acme.com", PushOutcome.REJECTED, "Invalid email")
+    ledger.record_push_intent("cam_2", "cy@acme.com", "h3", "run-1", now=NOW)
+    settled = ledger.settled_pushes(["ANA@acme.com", "bo@acme.com", "cy@acme.com", "dd@acme.com"])
+    assert sorted(settled) == ["ana@acme.com", "bo@acme.com"]
     assert (settled["ana@acme.com"].campaign_id, settled["ana@acme.com"].outcome) == (
         "cam_1",
         PushOutcome.ADDED,
+    )
+    assert (settled["bo@acme.com"].outcome, settled["bo@acme.com"].reason) == (
+        PushOutcome.REJECTED,
+        "Invalid email",
     )
 
 
 def test_two_runs_racing_for_the_same_push_get_one_claim(database_url: str) -> None:
     stores = [PipelineStore(database_url) for _ in range(2)]
+    ledgers = [PushLedger(opened) for opened in stores]
     barrier = threading.Barrier(8)
     claims: list[bool] = []
 
     def claim(worker: int) -> None:
         barrier.wait(timeout=30)
-        won = stores[worker % 2].record_push_intent("cam_1", "ana@acme.com", "h", f"run-{worker}")
+        won = ledgers[worker % 2].record_push_intent("cam_1", "ana@acme.com", "h", f"run-{worker}")
         claims.append(won)
 
     threads = [threading.Thread(target=claim, args=(worker,)) for worker in range(8)]
@@ -306,21 +326,21 @@ def test_two_runs_racing_for_the_same_push_get_one_claim(database_url: str) -> N
     assert sorted(claims) == [False] * 7 + [True]
 
 
-def test_pending_pushes_lists_pending_and_deferred_oldest_first(store: PipelineStore) -> None:
+def test_pending_pushes_lists_pending_and_deferred_oldest_first(ledger: PushLedger) -> None:
     for minute, email in enumerate(["a@x.io", "b@x.io", "c@x.io", "d@x.io"]):
-        store.record_push_intent("cam_1", email, "h", "run-1", now=NOW + timedelta(minutes=minute))
-    store.record_push_intent("cam_2", "e@x.io", "h", "run-1", now=NOW)
-    store.record_push_outcome("cam_1", "a@x.io", PushOutcome.ADDED)
-    store.record_push_outcome("cam_1", "c@x.io", PushOutcome.DEFERRED)
-    assert [(p.email, p.outcome) for p in store.pending_pushes("cam_1")] == [
+        ledger.record_push_intent("cam_1", email, "h", "run-1", now=NOW + timedelta(minutes=minute))
+    ledger.record_push_intent("cam_2", "e@x.io", "h", "run-1", now=NOW)
+    ledger.record_push_outcome("cam_1", "a@x.io", PushOutcome.ADDED)
+    ledger.record_push_outcome("cam_1", "c@x.io", PushOutcome.DEFERRED, now=NOW)
+    assert [(p.email, p.outcome) for p in ledger.pending_pushes("cam_1")] == [
         ("b@x.io", PushOutcome.PENDING),
         ("c@x.io", PushOutcome.DEFERRED),
         ("d@x.io", PushOutcome.PENDING),
     ]
-    assert len(store.pending_pushes()) == 4
+    assert len(ledger.pending_pushes()) == 4
 
 
-def test_pushed_emails_are_those_in_a_campaign(store: PipelineStore) -> None:
+def test_pushed_emails_are_those_in_a_campaign(ledger: PushLedger) -> None:
     outcomes = {
         "added@x.io": PushOutcome.ADDED,
         "present@x.io": PushOutcome.ALREADY_PRESENT,
@@ -328,28 +348,28 @@ def test_pushed_emails_are_those_in_a_campaign(store: PipelineStore) -> None:
         "deferred@x.io": PushOutcome.DEFERRED,
     }
     for email, outcome in outcomes.items():
-        store.record_push_intent("cam_1", email, "h", "run-1")
-        store.record_push_outcome("cam_1", email, outcome)
-    store.record_push_intent("cam_1", "pending@x.io", "h", "run-1")
-    store.record_push_intent("cam_2", "other@x.io", "h", "run-1")
-    store.record_push_outcome("cam_2", "other@x.io", PushOutcome.ADDED)
-    assert store.pushed_emails("cam_1") == {"added@x.io", "present@x.io"}
-    assert store.pushed_emails() == {"added@x.io", "present@x.io", "other@x.io"}
+        ledger.record_push_intent("cam_1", email, "h", "run-1")
+        ledger.record_push_outcome("cam_1", email, outcome)
+    ledger.record_push_intent("cam_1", "pending@x.io", "h", "run-1")
+    ledger.record_push_intent("cam_2", "other@x.io", "h", "run-1")
+    ledger.record_push_outcome("cam_2", "other@x.io", PushOutcome.ADDED)
+    assert ledger.pushed_emails("cam_1") == {"added@x.io", "present@x.io"}
+    assert ledger.pushed_emails() == {"added@x.io", "present@x.io", "other@x.io"}
 
 
-def test_an_outcome_without_an_intent_is_an_error(store: PipelineStore) -> None:
+def test_an_outcome_without_an_intent_is_an_error(ledger: PushLedger) -> None:
     with pytest.raises(KeyError, match="cam_1"):
-        store.record_push_outcome("cam_1", "ana@acme.com", PushOutcome.ADDED)
+        ledger.record_push_outcome("cam_1", "ana@acme.com", PushOutcome.ADDED)
 
 
-def test_pending_is_not_an_outcome(store: PipelineStore) -> None:
-    store.record_push_intent("cam_1", "ana@acme.com", "h1", "run-1")
+def test_pending_is_not_an_outcome(ledger: PushLedger) -> None:
+    ledger.record_push_intent("cam_1", "ana@acme.com", "h1", "run-1")
     with pytest.raises(ValueError, match="pending"):
-        store.record_push_outcome("cam_1", "ana@acme.com", PushOutcome.PENDING)
+        ledger.record_push_outcome("cam_1", "ana@acme.com", PushOutcome.PENDING)
 
 
-def test_unknown_push_is_none(store: PipelineStore) -> None:
-    assert store.get_push("cam_1", "nobody@acme.com") is None
+def test_unknown_push_is_none(ledger: PushLedger) -> None:
+    assert ledger.get_push("cam_1", "nobody@acme.com") is None
 
 
 # Enrichment cache ------------------------------------------------------------------------------

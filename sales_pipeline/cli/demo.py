@@ -10,7 +10,7 @@ nothing new and spends no credits on unchanged contacts.
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -52,11 +52,16 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 full event log is in the instance)."""
 
 
-def sandbox_resources(handle: SandboxHandle, home: Path) -> PipelineResources:
+def sandbox_resources(
+    handle: SandboxHandle, home: Path, store_options: Mapping[str, Any] | None = None
+) -> PipelineResources:
     """Resources pointed at a running sandbox with the credentials it accepts; the store and
-    the rate limiter's buckets are SQLite files in ``home``."""
+    the rate limiter's buckets are SQLite files in ``home``; ``store_options`` set fields of
+    the store resource (leases, retry schedule)."""
     creds = handle.credentials
-    store = PipelineStoreResource(database_url=f"sqlite:///{home / 'store.sqlite'}")
+    store = PipelineStoreResource(
+        database_url=f"sqlite:///{home / 'store.sqlite'}", **(store_options or {})
+    )
     limiter = f"sqlite:///{home / 'ratelimit.sqlite'}"
     return PipelineResources(
         store=store,
@@ -123,9 +128,11 @@ def run_pipeline(
     home: Path,
     partitions: Sequence[str],
     out: Callable[[str], None] = print,
+    store_options: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Materialize every asset for each of ``partitions`` against a running sandbox, with the
-    Dagster instance and the store under ``home``; returns the summary.
+    Dagster instance and the store under ``home`` (configured by ``store_options``); returns
+    the summary.
 
     The vendor figures are the sandbox's own counts since it started (or was last reset).
     """
@@ -134,7 +141,8 @@ def run_pipeline(
     started = time.monotonic()
     totals: Counter[str] = Counter()
     failed: list[str] = []
-    job = build_definitions(sandbox_resources(handle, home)).resolve_job_def(pipeline_job.name)
+    resources = sandbox_resources(handle, home, store_options)
+    job = build_definitions(resources).resolve_job_def(pipeline_job.name)
     with DagsterInstance.from_ref(InstanceRef.from_dir(str(dagster_home))) as instance:
         for number, key in enumerate(partitions, start=1):
             result = job.execute_in_process(

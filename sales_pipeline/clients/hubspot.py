@@ -763,7 +763,11 @@ class HubSpotClient(VendorClient):
         names = _property_names(check, properties)
 
         def read_batch(batch: list[str]) -> list[ContactReadResult]:
-            body = {"properties": names, "inputs": [{"id": value} for value in batch]}
+            body = {
+                "properties": names,
+                "propertiesWithHistory": [],
+                "inputs": [{"id": value} for value in batch],
+            }
             data = self._call_object(operation, json_body=body)
             found = {str(record.get("id")): record for record in data.get("results") or []}
             missing = {

@@ -326,6 +326,15 @@ class LemlistClient(VendorClient):
             else [row for row in data or [] if isinstance(row, dict)]
         )
 
+    def lead_id_in_campaign(self, email: str, campaign_id: str) -> str | None:
+        """Lemlist's ``lea_...`` id of the lead ``email`` in ``campaign_id``, or ``None`` when
+        the lead is not in that campaign."""
+        for membership in self.get_lead(email) or []:
+            lead_id = membership.get("_id")
+            if membership.get("campaignId") == campaign_id and isinstance(lead_id, str):
+                return lead_id
+        return None
+
     def iter_unsubscribes(self) -> Iterator[Mapping[str, Any]]:
         """Every unsubscribe record (``value`` is an email or ``@domain``); all pages."""
         return self._iter_offset(self._endpoints.list_unsubscribes, {})

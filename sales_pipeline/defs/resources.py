@@ -36,7 +36,10 @@ from sales_pipeline.clients import (
 from sales_pipeline.clients.explorium import DEFAULT_BASE_URL as EXPLORIUM_DEFAULT_URL
 from sales_pipeline.clients.hubspot import DEFAULT_BASE_URL as HUBSPOT_DEFAULT_URL
 from sales_pipeline.clients.lemlist import DEFAULT_BASE_URL as LEMLIST_DEFAULT_URL
+from sales_pipeline.domain.retry import RetrySchedule
 from sales_pipeline.settings import Settings, load_settings
+from sales_pipeline.store.backlog import WorkBacklog
+from sales_pipeline.store.ledger import DEFAULT_PUSH_LEASE, PushLedger
 from sales_pipeline.store.pipeline_store import PipelineStore
 from sales_pipeline.store.tokens import StoreTokenStore
 
@@ -53,15 +56,58 @@ def required(value: str | None, variable: str) -> str:
 
 
 class PipelineStoreResource(ConfigurableResource):  # type: ignore[type-arg]
-    """The pipeline's own durable state: push ledger, enrichment cache, quarantine,
-    suppressions, OAuth tokens, cursors and asset frames (SQLite locally, PostgreSQL in
-    production)."""
+    """The pipeline's own durable state: push ledger, outstanding work, enrichment cache,
+    quarantine, suppressions, OAuth tokens, cursors and asset frames (SQLite locally,
+    PostgreSQL in production)."""
 
     database_url: str = Field(description="SQLAlchemy URL: sqlite:///path or postgresql://...")
     enrichment_ttl_days: float = Field(
         default=30.0, description="How long an Explorium answer is reused before re-enriching."
     )
+    push_lease_s: float = Field(
+        default=DEFAULT_PUSH_LEASE.total_seconds(),
+        gt=0,
+        description="How long a push claim stays reserved without renewal; a claim of a run "
+        "that died is free once its lease lapses.",
+    )
+    retry_first_delay_s: float = Field(
+        default=RetrySchedule.first_delay.total_seconds(),
+        ge=0,
+        description="Wait before outstanding work is first retried; doubles per attempt.",
+    )
+    retry_max_delay_s: float = Field(
+        default=RetrySchedule.max_delay.total_seconds(),
+        ge=0,
+        description="Longest wait between two attempts of outstanding work.",
+    )
+    retry_max_attempts: int = Field(
+        default=RetrySchedule.max_attempts, ge=1, description="Attempts before work is given up."
+    )
+    retry_max_age_days: float = Field(
+        default=RetrySchedule.max_age.days, gt=0, description="Age at which work is given up."
+    )
     _store: PipelineStore | None = PrivateAttr(default=None)
+
+    def retry_schedule(self) -> RetrySchedule:
+        """When outstanding work is retried and given up."""
+        return RetrySchedule(
+            first_delay=timedelta(seconds=self.retry_first_delay_s),
+            max_delay=timedelta(seconds=max(self.retry_max_delay_s, self.retry_first_delay_s)),
+            max_attempts=self.retry_max_attempts,
+            max_age=timedelta(days=self.retry_max_age_days),
+        )
+
+    def get_ledger(self) -> PushLedger:
+        """The push ledger, with this resource's lease and retry schedule."""
+        return PushLedger(
+            self.get_store(),
+            lease=timedelta(seconds=self.push_lease_s),
+            schedule=self.retry_schedule(),
+        )
+
+    def get_backlog(self) -> WorkBacklog:
+        """The outstanding enrichment and writeback work, with this resource's schedule."""
+        return WorkBacklog(self.get_store(), self.retry_schedule())
 
     def get_store(self) -> PipelineStore:
         """The store, connected and migrated on first use."""

@@ -17,11 +17,16 @@ class PushOutcome(StrEnum):
     REJECTED = "rejected"
     """Lemlist refused the lead for good (invalid email, graveyard, ...)."""
     DEFERRED = "deferred"
-    """Not sent, or failed transiently; the next run tries again."""
+    """Not sent, or failed transiently; a later run tries again when it is due."""
+    GIVEN_UP = "given_up"
+    """Deferred too often or for too long (see ``RetrySchedule``); the reason says why."""
 
 
 IN_CAMPAIGN_OUTCOMES = frozenset({PushOutcome.ADDED, PushOutcome.ALREADY_PRESENT})
 """Outcomes meaning the lead is in the campaign."""
+
+OUTSTANDING_OUTCOMES = frozenset({PushOutcome.PENDING, PushOutcome.DEFERRED})
+"""Outcomes of pushes still owed: a later run finishes them."""
 
 
 class MatchStatus(StrEnum):

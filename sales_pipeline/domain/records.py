@@ -29,6 +29,14 @@ class PushRecord:
     completed_at: datetime | None
     reason: str | None
     lemlist_lead_id: str | None
+    segment: str | None = None
+    lead: Mapping[str, Any] | None = None
+    """What is (or was) sent to Lemlist: kept so any later run can finish the push."""
+    sent: bool = False
+    """Whether an attempt may have reached Lemlist (its answer can have been lost)."""
+    lease_expires_at: datetime | None = None
+    next_attempt_at: datetime | None = None
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True)

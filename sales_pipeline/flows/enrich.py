@@ -14,7 +14,9 @@ cached in the store as soon as they are parsed, so a crash later in the run wast
 
 When Explorium cannot serve (out of credits, breaker open) the remaining contacts are left for a
 later run and the reason is reported; a chunk that fails after its retries is skipped the same
-way while the others go on.
+way while the others go on. A chunk Explorium refuses as invalid, or that cannot be encoded, is
+split until the contact at fault is alone: that contact is rejected with the reason, and every
+other contact is enriched.
 """
 
 from __future__ import annotations
@@ -28,13 +30,14 @@ import pandas as pd
 
 from sales_pipeline.clients import (
     ApiError,
-    CircuitOpen,
     EnrichResult,
     EnrichStatus,
     ExploriumClient,
+    InputValidationError,
+    InvalidRequest,
     MatchResult,
-    QuotaExhausted,
 )
+from sales_pipeline.flows.errors import POISON, STOPPING, describe
 from sales_pipeline.store.pipeline_store import PipelineStore
 from sales_pipeline.transforms.enrichment import (
     business_match_domains,
@@ -50,6 +53,9 @@ from sales_pipeline.transforms.explorium import (
     parse_prospect_matches,
 )
 
+_REFUSED: tuple[type[Exception], ...] = (InvalidRequest, InputValidationError, *POISON)
+"""Errors of one contact's content: isolate it, enrich the rest."""
+
 CHUNK_SIZE = 50
 """Contacts per round of calls: Explorium's bulk maximum."""
 
@@ -62,11 +68,14 @@ class EnrichmentOutcome:
         records: ``EnrichmentRecords`` rows of every contact enriched now, matched or not.
         deferred: Emails left for a later run.
         deferred_reason: Why they were left (``None`` when none were).
+        rejected: Contacts Explorium refused, with the reason.
     """
 
     records: pd.DataFrame
     deferred: list[str]
     deferred_reason: str | None
+    rejected: Mapping[str, str]
+    """Email -> why Explorium refused the contact (it is quarantined, the others go on)."""
 
 
 def _prospect_query(contact: Mapping[Hashable, Any]) -> dict[str, str]:
@@ -153,28 +162,55 @@ def enrich_new_contacts(
     chunk_size: int = CHUNK_SIZE,
 ) -> EnrichmentOutcome:
     """Enrich ``contacts`` chunk by chunk, caching each chunk; see the module docstring."""
-    parts: list[pd.DataFrame] = []
-    deferred: list[str] = []
-    stopped: str | None = None
-    skipped: str | None = None
+    enrichment = _Enrichment(client, store, now)
     for start in range(0, len(contacts), chunk_size):
-        chunk = contacts.iloc[start : start + chunk_size]
-        if stopped is None:
-            try:
-                records = enrich_chunk(client, chunk, now)
-            except (QuotaExhausted, CircuitOpen) as stop:
-                stopped = _describe(stop)
-            except ApiError as failure:
-                skipped = skipped or _describe(failure)
-            else:
-                store.put_enrichments(enrichment_cache_entries(records))
-                parts.append(records)
-                continue
-        deferred.extend(chunk["email"])
-    fresh = pd.concat(parts, ignore_index=True) if parts else enrichment_from_cache(())
-    return EnrichmentOutcome(fresh, deferred, stopped or skipped)
+        enrichment.chunk(contacts.iloc[start : start + chunk_size])
+    return enrichment.outcome()
 
 
-def _describe(error: ApiError) -> str:
-    """A one-line, PII-free account of why Explorium could not serve."""
-    return f"{type(error).__name__} in {error.operation}: {error.message}"
+class _Enrichment:
+    """One enrichment pass: what was enriched, deferred and rejected so far."""
+
+    def __init__(self, client: ExploriumClient, store: PipelineStore, now: datetime) -> None:
+        self._client = client
+        self._store = store
+        self._now = now
+        self._parts: list[pd.DataFrame] = []
+        self._deferred: list[str] = []
+        self._rejected: dict[str, str] = {}
+        self._stopped: str | None = None
+        self._skipped: str | None = None
+
+    def chunk(self, chunk: pd.DataFrame) -> None:
+        """Enrich ``chunk``; a chunk Explorium refuses (or that cannot be encoded) is split
+        until the refused contact is alone, and that contact is rejected with the reason."""
+        if self._stopped is not None:
+            self._deferred.extend(chunk["email"])
+            return
+        try:
+            records = enrich_chunk(self._client, chunk, self._now)
+        except STOPPING as stop:
+            self._stopped = describe(stop)
+            self._deferred.extend(chunk["email"])
+        except _REFUSED as refused:
+            if len(chunk) == 1:
+                self._rejected[str(chunk["email"].iloc[0])] = describe(refused)
+                return
+            middle = len(chunk) // 2
+            self.chunk(chunk.iloc[:middle])
+            self.chunk(chunk.iloc[middle:])
+        except ApiError as failure:
+            self._skipped = self._skipped or describe(failure)
+            self._deferred.extend(chunk["email"])
+        else:
+            self._store.put_enrichments(enrichment_cache_entries(records))
+            self._parts.append(records)
+
+    def outcome(self) -> EnrichmentOutcome:
+        """Everything enriched, deferred and rejected in this pass."""
+        fresh = (
+            pd.concat(self._parts, ignore_index=True) if self._parts else enrichment_from_cache(())
+        )
+        return EnrichmentOutcome(
+            fresh, self._deferred, self._stopped or self._skipped, self._rejected
+        )

@@ -1,25 +1,39 @@
 """Pushing qualified leads into Lemlist campaigns exactly once.
 
 Plain Python over the Lemlist client and the store (no Dagster). Lemlist has no idempotency key
-and no bulk add, so exactly-once comes from the store's push ledger:
+and no bulk add, so exactly-once comes from the store's push ledger
+(:mod:`sales_pipeline.store.ledger`):
 
-1. right before sending, a lead that has since been suppressed (an unsubscribe or bounce that
+1. each lead is prepared (its payload built); a lead that cannot be prepared is rejected with
+   the reason, and the others go on: one record never fails the step;
+2. right before sending, a lead that has since been suppressed (an unsubscribe or bounce that
    arrived after qualification) is skipped;
-2. the push is *claimed* in the ledger (an atomic insert); a push another live run holds, or one
-   already settled, is not sent again;
-3. the lead is added with ``deduplicate=true``; Lemlist's "already in the campaign" (a retry
-   after a lost answer, or a crash between sending and recording) and "already in another
-   campaign" are outcomes, not errors, which is what makes resending safe;
-4. the outcome is recorded: added, already present, rejected (with Lemlist's or our validator's
-   reason), or deferred when Lemlist cannot be reached, for the next run to finish.
+3. the push is *claimed* in the ledger under a lease this step renews while it works; a push
+   another live run holds, or one already settled, is not sent again;
+4. the lead is added with ``deduplicate=true``; Lemlist's "already in the campaign" and
+   "already in another campaign" are outcomes, not errors, which is what makes resending safe.
+   When an earlier attempt was sent and its answer lost, "already in the campaign" means this
+   pipeline added the lead, and it is recorded so (with the Lemlist id, read back);
+5. the outcome is recorded: added, already present, rejected (with Lemlist's, our validator's
+   or the send error's reason), or deferred when Lemlist cannot take it now.
+
+Besides the leads it is given, the step finishes the pushes the ledger says are owed, whatever
+partition they came from: deferred pushes that are due, and claims whose lease lapsed (their run
+died). Claims of its own leads that another run still holds are waited for, up to one lease,
+then taken over. An authentication failure, exhausted quota or open breaker stops sending: the
+rest is deferred and :attr:`PushReport.stopped_by` says why.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Collection, Hashable, Mapping
-from dataclasses import dataclass
+import threading
+import time
+from collections.abc import Callable, Collection, Hashable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -28,18 +42,20 @@ from sales_pipeline.clients import (
     AddLeadOutcome,
     AddLeadResult,
     ApiError,
-    CircuitOpen,
     InputValidationError,
+    InvalidRequest,
     LemlistClient,
-    QuotaExhausted,
 )
 from sales_pipeline.domain.outcomes import PushOutcome
+from sales_pipeline.domain.records import PushRecord, normalize_email
+from sales_pipeline.flows.errors import POISON, STOPPING, describe
+from sales_pipeline.store.ledger import PushLedger
 from sales_pipeline.store.pipeline_store import PipelineStore
 
 SKIPPED_SUPPRESSED = "skipped_suppressed"
 """Result of a lead suppressed between qualification and push (not claimed, nothing sent)."""
 SKIPPED_SETTLED = "skipped_settled"
-"""Result of a lead whose push was settled earlier or is held by another live run."""
+"""Result of a lead whose push was settled earlier, is not yet due, or is held by a live run."""
 
 _VARIABLE_COLUMNS = {
     "segment": "segment",
@@ -79,6 +95,27 @@ def payload_hash(payload: Mapping[str, Any]) -> str:
 
 
 @dataclass(frozen=True)
+class LeadPush:
+    """One lead to push: where, what, and whether it is work an earlier run owed."""
+
+    email: str
+    campaign_id: str
+    lead: Mapping[str, Any]
+    segment: str | None
+    owed: bool = False
+
+    @classmethod
+    def from_record(cls, record: PushRecord) -> LeadPush:
+        """The owed push a ledger row describes."""
+        return cls(record.email, record.campaign_id, record.lead or {}, record.segment, True)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """(campaign, normalized email): the push's identity in the ledger."""
+        return self.campaign_id, normalize_email(self.email)
+
+
+@dataclass(frozen=True)
 class PushResult:
     """What happened to one lead: a :class:`PushOutcome` value or a ``skipped_*`` marker."""
 
@@ -86,74 +123,194 @@ class PushResult:
     campaign_id: str
     result: str
     reason: str | None = None
+    owed: bool = False
+    """True for work an earlier run owed (a deferred push, a claim whose run died)."""
 
 
-def push_leads(
-    client: LemlistClient,
-    store: PipelineStore,
-    leads: pd.DataFrame,
-    run_id: str,
-    dead_run_ids: Collection[str] = (),
-) -> list[PushResult]:
-    """Push every row of ``leads`` (``QualifiedLeads`` not excluded) to its ``campaign_id``.
+@dataclass
+class PushReport:
+    """Every lead's result, and what stopped the sending early, if anything."""
 
-    ``dead_run_ids`` are runs known to have ended: their unfinished claims are taken over.
-    """
-    results: list[PushResult] = []
-    stopped: str | None = None
-    for lead in leads.to_dict("records"):
-        email, campaign = str(lead["email"]), str(lead["campaign_id"])
-        if store.is_suppressed(email):
-            results.append(PushResult(email, campaign, SKIPPED_SUPPRESSED, "suppressed"))
-            continue
-        payload = lead_payload(lead)
-        if not store.record_push_intent(
-            campaign, email, payload_hash(payload), run_id, dead_run_ids=dead_run_ids
-        ):
-            results.append(PushResult(email, campaign, SKIPPED_SETTLED))
-            continue
-        if stopped is not None:
-            results.append(_settle(store, email, campaign, PushOutcome.DEFERRED, stopped))
-            continue
+    results: list[PushResult] = field(default_factory=list)
+    stopped_by: ApiError | None = None
+
+
+def prepare_pushes(leads: pd.DataFrame) -> tuple[list[LeadPush], list[PushResult]]:
+    """The pushes for ``leads`` (``QualifiedLeads`` rows, not excluded), and a rejected result
+    for each row whose payload cannot be built (a poison record stops nothing else)."""
+    pushes: list[LeadPush] = []
+    rejected: list[PushResult] = []
+    for row in leads.to_dict("records"):
+        email, campaign = str(row["email"]), str(row["campaign_id"])
         try:
-            answer = client.add_lead_to_campaign(campaign, payload, deduplicate=True)
+            segment = row.get("segment")
+            pushes.append(
+                LeadPush(
+                    email,
+                    campaign,
+                    lead_payload(row),
+                    str(segment) if isinstance(segment, str) else None,
+                )
+            )
+        except POISON as error:
+            reason = describe(error)
+            rejected.append(PushResult(email, campaign, PushOutcome.REJECTED.value, reason))
+    return pushes, rejected
+
+
+@contextmanager
+def renewed_leases(ledger: PushLedger, run_id: str) -> Iterator[None]:
+    """Renew ``run_id``'s claims every third of a lease while the block runs; on the way out
+    (finished, failed or interrupted) release whatever is still claimed."""
+    stop = threading.Event()
+    interval = max(ledger.lease.total_seconds() / 3, 0.05)
+
+    def renew() -> None:
+        while not stop.wait(interval):
+            ledger.renew_leases(run_id)
+
+    renewer = threading.Thread(target=renew, name=f"lease-renewal-{run_id[:8]}", daemon=True)
+    renewer.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        renewer.join()
+        ledger.release(run_id)
+
+
+class Pusher:
+    """Pushes leads for one run; see the module docstring."""
+
+    def __init__(
+        self,
+        client: LemlistClient,
+        store: PipelineStore,
+        ledger: PushLedger,
+        run_id: str,
+        *,
+        clock: Callable[[], datetime],
+        dead_run_ids: Collection[str] = (),
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        """Push through ``client`` for ``run_id``, recording in ``ledger``; ``clock`` is now."""
+        self._client = client
+        self._store = store
+        self._ledger = ledger
+        self._run_id = run_id
+        self._clock = clock
+        self._dead = dead_run_ids
+        self._sleep = sleep
+        self._stopped: ApiError | None = None
+
+    def run(self, pushes: Sequence[LeadPush]) -> PushReport:
+        """Push ``pushes`` and every owed push that is due; wait for claims of ``pushes`` held
+        by other runs until their leases lapse (at most one lease), then take them over."""
+        keys = {push.key for push in pushes}
+        owed = [
+            LeadPush.from_record(record)
+            for record in self._ledger.due_pushes(self._clock(), exclude_run=self._run_id)
+            if (record.campaign_id, record.email) not in keys
+        ]
+        report = PushReport()
+        with renewed_leases(self._ledger, self._run_id):
+            report.results = [self._push(p) for p in [*pushes, *owed]]
+            report.results = self._take_over_held(pushes, report.results)
+        report.stopped_by = self._stopped
+        return report
+
+    def _take_over_held(
+        self, pushes: Sequence[LeadPush], results: list[PushResult]
+    ) -> list[PushResult]:
+        """Wait for claims of ``pushes`` that other runs hold and do not renew (their runs died
+        without anyone noticing), then take them over; a claim still renewed after one lease
+        belongs to a live run and is left to it."""
+        by_key = {push.key: push for push in pushes}
+        deadline = self._clock() + self._ledger.lease
+        while self._stopped is None:
+            held = self._ledger.held_elsewhere(by_key, self._run_id, self._clock())
+            lapsing = {
+                (h.campaign_id, h.email): h.lease_expires_at
+                for h in held
+                if h.lease_expires_at is not None and h.lease_expires_at <= deadline
+            }
+            if not lapsing:
+                break
+            wait = (min(lapsing.values()) - self._clock()).total_seconds()
+            self._sleep(max(wait, 0.0) + 0.05)
+            retried = {key: self._push(by_key[key]) for key in lapsing}
+            results = [
+                retried.get((r.campaign_id, normalize_email(r.email)), r)
+                if r.result == SKIPPED_SETTLED
+                else r
+                for r in results
+            ]
+        return results
+
+    def _push(self, push: LeadPush) -> PushResult:
+        email, campaign = push.email, push.campaign_id
+        if self._store.is_suppressed(email):
+            return PushResult(email, campaign, SKIPPED_SUPPRESSED, "suppressed", push.owed)
+        if not self._ledger.record_push_intent(
+            campaign,
+            email,
+            payload_hash(push.lead),
+            self._run_id,
+            lead=push.lead,
+            segment=push.segment,
+            dead_run_ids=self._dead,
+            now=self._clock(),
+        ):
+            return PushResult(email, campaign, SKIPPED_SETTLED, None, push.owed)
+        if self._stopped is not None:
+            return self._settle(push, PushOutcome.DEFERRED, describe(self._stopped))
+        sent_before = self._ledger.mark_sent(campaign, email)
+        try:
+            answer = self._client.add_lead_to_campaign(campaign, dict(push.lead), deduplicate=True)
         except InputValidationError as invalid:
-            results.append(_settle(store, email, campaign, PushOutcome.REJECTED, invalid.message))
-            continue
-        except (CircuitOpen, QuotaExhausted) as stop:
-            stopped = f"{type(stop).__name__}: {stop.message}"
-            results.append(_settle(store, email, campaign, PushOutcome.DEFERRED, stopped))
-            continue
+            return self._settle(push, PushOutcome.REJECTED, invalid.message)
+        except STOPPING as stop:
+            self._stopped = stop
+            return self._settle(push, PushOutcome.DEFERRED, describe(stop))
+        except InvalidRequest as refused:
+            return self._settle(push, PushOutcome.REJECTED, describe(refused))
         except ApiError as failure:
-            reason = f"{type(failure).__name__}: {failure.message}"
-            results.append(_settle(store, email, campaign, PushOutcome.DEFERRED, reason))
-            continue
-        results.append(_record_answer(store, email, campaign, answer))
-    return results
+            return self._settle(push, PushOutcome.DEFERRED, describe(failure))
+        except POISON as poison:
+            return self._settle(push, PushOutcome.REJECTED, describe(poison))
+        return self._record_answer(push, answer, sent_before)
 
+    def _record_answer(
+        self, push: LeadPush, answer: AddLeadResult, sent_before: bool
+    ) -> PushResult:
+        outcome = answer.outcome
+        if outcome is AddLeadOutcome.ADDED:
+            return self._settle(push, PushOutcome.ADDED, None, answer.lead_id)
+        if outcome is AddLeadOutcome.ALREADY_IN_CAMPAIGN and sent_before:
+            lead_id = self._read_back_lead_id(push)
+            reason = "added by an earlier attempt whose answer was lost"
+            return self._settle(push, PushOutcome.ADDED, reason, lead_id)
+        if outcome is AddLeadOutcome.ALREADY_IN_CAMPAIGN:
+            return self._settle(push, PushOutcome.ALREADY_PRESENT, "already in campaign")
+        if outcome is AddLeadOutcome.IN_OTHER_CAMPAIGN:
+            return self._settle(push, PushOutcome.ALREADY_PRESENT, "already in another campaign")
+        return self._settle(push, PushOutcome.REJECTED, answer.reason)
 
-def _record_answer(
-    store: PipelineStore, email: str, campaign: str, answer: AddLeadResult
-) -> PushResult:
-    outcome = answer.outcome
-    if outcome is AddLeadOutcome.ADDED:
-        return _settle(store, email, campaign, PushOutcome.ADDED, None, answer.lead_id)
-    if outcome is AddLeadOutcome.ALREADY_IN_CAMPAIGN:
-        return _settle(store, email, campaign, PushOutcome.ALREADY_PRESENT, "already in campaign")
-    if outcome is AddLeadOutcome.IN_OTHER_CAMPAIGN:
-        return _settle(
-            store, email, campaign, PushOutcome.ALREADY_PRESENT, "already in another campaign"
+    def _read_back_lead_id(self, push: LeadPush) -> str | None:
+        """Lemlist's id for the lead in its campaign, or None when it cannot be read now."""
+        try:
+            return self._client.lead_id_in_campaign(push.email, push.campaign_id)
+        except ApiError:
+            return None
+
+    def _settle(
+        self,
+        push: LeadPush,
+        outcome: PushOutcome,
+        reason: str | None,
+        lead_id: str | None = None,
+    ) -> PushResult:
+        recorded = self._ledger.record_push_outcome(
+            push.campaign_id, push.email, outcome, reason, lead_id, now=self._clock()
         )
-    return _settle(store, email, campaign, PushOutcome.REJECTED, answer.reason)
-
-
-def _settle(
-    store: PipelineStore,
-    email: str,
-    campaign: str,
-    outcome: PushOutcome,
-    reason: str | None,
-    lead_id: str | None = None,
-) -> PushResult:
-    store.record_push_outcome(campaign, email, outcome, reason, lead_id)
-    return PushResult(email, campaign, outcome.value, reason)
+        return PushResult(push.email, push.campaign_id, recorded.value, reason, push.owed)

@@ -19,9 +19,6 @@ from sqlalchemy.pool import ConnectionPoolEntry
 DEFAULT_ENRICHMENT_TTL = timedelta(days=30)
 """How long a cached Explorium answer is reused before the contact is enriched again."""
 
-DEFAULT_PUSH_CLAIM_TIMEOUT = timedelta(minutes=10)
-"""How long a claimed push stays reserved for its run before another run may take it over."""
-
 SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
 """How long a SQLite connection waits for another process's write lock."""
 

@@ -2,32 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine, Row
+from sqlalchemy.engine import Engine
 
 from sales_pipeline.domain.outcomes import (
-    IN_CAMPAIGN_OUTCOMES,
     SOURCE_PRIORITY,
     MatchStatus,
-    PushOutcome,
     SuppressionSource,
 )
 from sales_pipeline.domain.records import (
     CachedEnrichment,
-    PushRecord,
     QuarantineRecord,
     Suppression,
     normalize_email,
 )
 from sales_pipeline.store.engine import (
     DEFAULT_ENRICHMENT_TTL,
-    DEFAULT_PUSH_CLAIM_TIMEOUT,
     chunks,
     create_store_engine,
     dialect_insert,
@@ -38,7 +34,6 @@ from sales_pipeline.store.tables import (
     asset_frame,
     enrichment_cache,
     oauth_token,
-    push_ledger,
     quarantine_table,
     schema_version,
     suppression,
@@ -54,13 +49,11 @@ class PipelineStore:
         url: str,
         *,
         enrichment_ttl: timedelta = DEFAULT_ENRICHMENT_TTL,
-        push_claim_timeout: timedelta = DEFAULT_PUSH_CLAIM_TIMEOUT,
         migrate: bool = True,
     ) -> None:
         """Connect to ``url`` and, unless ``migrate`` is false, bring the schema up to date."""
         self._engine = create_store_engine(url)
         self.enrichment_ttl = enrichment_ttl
-        self.push_claim_timeout = push_claim_timeout
         if migrate:
             self.migrate()
 
@@ -101,159 +94,6 @@ class PipelineStore:
         if version is None:
             raise RuntimeError("the store's schema has not been created: run migrate()")
         return int(version)
-
-    # Push ledger -----------------------------------------------------------------------------
-
-    def record_push_intent(
-        self,
-        campaign_id: str,
-        email: str,
-        payload_hash: str,
-        run_id: str,
-        *,
-        dead_run_ids: Collection[str] = (),
-        now: datetime | None = None,
-    ) -> bool:
-        """Claim the push of ``email`` to ``campaign_id`` before sending it.
-
-        Returns True when this run may send: the push is new, was deferred, is already claimed by
-        this same run, or is pending under a claim of a run in ``dead_run_ids`` or older than
-        ``push_claim_timeout`` (its run died mid-send; Lemlist answers a repeat with "already in
-        the campaign"). Returns False when the push is settled or another live run holds the
-        claim. Each step is one atomic statement, so of two runs racing for the same push exactly
-        one gets True.
-        """
-        now = now or utc_now()
-        key = normalize_email(email)
-        with self._engine.begin() as conn:
-            inserted = conn.execute(
-                dialect_insert(conn, push_ledger)
-                .values(
-                    campaign_id=campaign_id,
-                    email=key,
-                    payload_hash=payload_hash,
-                    run_id=run_id,
-                    outcome=PushOutcome.PENDING.value,
-                    attempts=1,
-                    created_at=now,
-                    claimed_at=now,
-                )
-                .on_conflict_do_nothing(index_elements=["campaign_id", "email"])
-            )
-            if inserted.rowcount == 1:
-                return True
-            claimable = sa.or_(
-                push_ledger.c.outcome == PushOutcome.DEFERRED.value,
-                sa.and_(
-                    push_ledger.c.outcome == PushOutcome.PENDING.value,
-                    sa.or_(
-                        push_ledger.c.run_id == run_id,
-                        push_ledger.c.run_id.in_(list(dead_run_ids)),
-                        push_ledger.c.claimed_at < now - self.push_claim_timeout,
-                    ),
-                ),
-            )
-            taken = conn.execute(
-                push_ledger.update()
-                .where(
-                    push_ledger.c.campaign_id == campaign_id,
-                    push_ledger.c.email == key,
-                    claimable,
-                )
-                .values(
-                    outcome=PushOutcome.PENDING.value,
-                    payload_hash=payload_hash,
-                    run_id=run_id,
-                    claimed_at=now,
-                    completed_at=None,
-                    attempts=push_ledger.c.attempts + 1,
-                )
-            )
-            return taken.rowcount == 1
-
-    def record_push_outcome(
-        self,
-        campaign_id: str,
-        email: str,
-        outcome: PushOutcome,
-        reason: str | None = None,
-        lemlist_lead_id: str | None = None,
-        *,
-        now: datetime | None = None,
-    ) -> None:
-        """Settle (or defer) a push claimed with :meth:`record_push_intent`.
-
-        Raises KeyError when no intent was recorded, ValueError for the ``pending`` outcome.
-        """
-        outcome = PushOutcome(outcome)
-        if outcome is PushOutcome.PENDING:
-            raise ValueError("'pending' is set by record_push_intent, not recorded as an outcome")
-        with self._engine.begin() as conn:
-            updated = conn.execute(
-                push_ledger.update()
-                .where(
-                    push_ledger.c.campaign_id == campaign_id,
-                    push_ledger.c.email == normalize_email(email),
-                )
-                .values(
-                    outcome=outcome.value,
-                    reason=reason,
-                    lemlist_lead_id=lemlist_lead_id,
-                    completed_at=now or utc_now(),
-                )
-            )
-        if updated.rowcount != 1:
-            raise KeyError(f"no push intent recorded for campaign {campaign_id!r}")
-
-    def get_push(self, campaign_id: str, email: str) -> PushRecord | None:
-        """The ledger row for ``email`` in ``campaign_id``, if any."""
-        records = self._select_pushes(
-            push_ledger.c.campaign_id == campaign_id,
-            push_ledger.c.email == normalize_email(email),
-        )
-        return records[0] if records else None
-
-    def pending_pushes(self, campaign_id: str | None = None) -> list[PushRecord]:
-        """Pushes still to finish (``pending`` or ``deferred``), oldest claim first."""
-        conditions: list[sa.ColumnElement[bool]] = [
-            push_ledger.c.outcome.in_([PushOutcome.PENDING.value, PushOutcome.DEFERRED.value])
-        ]
-        if campaign_id is not None:
-            conditions.append(push_ledger.c.campaign_id == campaign_id)
-        return self._select_pushes(*conditions)
-
-    def pushed_emails(self, campaign_id: str | None = None) -> set[str]:
-        """Normalized emails that are in a campaign (``added`` or ``already_present``).
-
-        Without ``campaign_id``, across all campaigns: a person already in one of our campaigns
-        is not pushed into another.
-        """
-        query = sa.select(push_ledger.c.email).where(
-            push_ledger.c.outcome.in_([o.value for o in IN_CAMPAIGN_OUTCOMES])
-        )
-        if campaign_id is not None:
-            query = query.where(push_ledger.c.campaign_id == campaign_id)
-        with self._engine.begin() as conn:
-            return set(conn.scalars(query))
-
-    def settled_pushes(self, emails: Iterable[str]) -> dict[str, PushRecord]:
-        """For each of ``emails`` that is in a campaign (``added`` or ``already_present``), its
-        ledger row (the most recently claimed one), keyed by normalized email."""
-        keys = sorted({normalize_email(e) for e in emails})
-        found: dict[str, PushRecord] = {}
-        for chunk in chunks(keys):
-            for record in self._select_pushes(
-                push_ledger.c.email.in_(chunk),
-                push_ledger.c.outcome.in_([o.value for o in IN_CAMPAIGN_OUTCOMES]),
-            ):
-                found[record.email] = record
-        return found
-
-    def _select_pushes(self, *conditions: sa.ColumnElement[bool]) -> list[PushRecord]:
-        """Ledger rows matching all ``conditions``, oldest claim first."""
-        query = sa.select(push_ledger).where(*conditions).order_by(push_ledger.c.claimed_at)
-        with self._engine.begin() as conn:
-            return [_push_record(row) for row in conn.execute(query)]
 
     # Enrichment cache ------------------------------------------------------------------------
 
@@ -452,8 +292,13 @@ class PipelineStore:
         return self.suppression_sources(emails).notna().rename("suppressed")
 
     def is_suppressed(self, email: str) -> bool:
-        """Whether one email, or its domain, is suppressed."""
-        return bool(self.suppressed_mask(pd.Series([email])).iloc[0])
+        """Whether one email, or its domain, is suppressed: one indexed lookup, cheap enough to
+        ask right before each push."""
+        key = normalize_email(email)
+        keys = [key, key[key.rfind("@") :]] if "@" in key else [key]
+        with self._engine.begin() as conn:
+            hit = conn.scalar(sa.select(suppression.c.value).where(suppression.c.value.in_(keys)))
+        return hit is not None
 
     # OAuth tokens and sync cursors -----------------------------------------------------------
 
@@ -531,19 +376,3 @@ class PipelineStore:
                     },
                 )
             )
-
-
-def _push_record(row: Row[Any]) -> PushRecord:
-    """A ledger row as a :class:`PushRecord`."""
-    return PushRecord(
-        campaign_id=row.campaign_id,
-        email=row.email,
-        outcome=PushOutcome(row.outcome),
-        payload_hash=row.payload_hash,
-        run_id=row.run_id,
-        attempts=row.attempts,
-        claimed_at=row.claimed_at,
-        completed_at=row.completed_at,
-        reason=row.reason,
-        lemlist_lead_id=row.lemlist_lead_id,
-    )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.schema import CreateColumn
 
 from sales_pipeline.store.engine import UTCDateTime, utc_now
 
@@ -38,7 +39,14 @@ push_ledger = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("claimed_at", UTCDateTime, nullable=False),
     sa.Column("completed_at", UTCDateTime),
+    sa.Column("segment", sa.String(64)),
+    sa.Column("lead", sa.JSON),
+    sa.Column("sent", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("lease_expires_at", UTCDateTime),
+    sa.Column("next_attempt_at", UTCDateTime, index=True),
 )
+LEDGER_WORK_COLUMNS = ("segment", "lead", "sent", "lease_expires_at", "next_attempt_at")
+"""The ledger columns migration 6 adds: what a later run needs to finish a push."""
 
 enrichment_cache = sa.Table(
     "enrichment_cache",
@@ -114,6 +122,30 @@ engagement_queue = sa.Table(
     sa.Column("settled_at", UTCDateTime),
 )
 
+work_item = sa.Table(
+    "work_item",
+    metadata,
+    sa.Column("stage", sa.String(32), primary_key=True),
+    sa.Column("key", sa.String(320), primary_key=True),
+    sa.Column("partition_key", sa.String(64), nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False, index=True),
+    sa.Column("reason", sa.Text),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("first_seen_at", UTCDateTime, nullable=False),
+    sa.Column("last_attempt_at", UTCDateTime, nullable=False),
+    sa.Column("next_attempt_at", UTCDateTime, index=True),
+    sa.Column("settled_at", UTCDateTime),
+)
+
+contact_state = sa.Table(
+    "contact_state",
+    metadata,
+    sa.Column("email", sa.String(320), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("processed_at", UTCDateTime, nullable=False),
+)
+
 run_failure = sa.Table(
     "run_failure",
     metadata,
@@ -133,6 +165,34 @@ class Migration:
     version: int
     description: str
     upgrade: Callable[[Connection], None]
+
+
+def _add_columns(table: sa.Table, names: Sequence[str]) -> Callable[[Connection], None]:
+    """A migration step that adds ``table``'s columns ``names`` where they are missing (a
+    database created after the step was written already has them)."""
+
+    def upgrade(conn: Connection) -> None:
+        present = {column["name"] for column in sa.inspect(conn).get_columns(table.name)}
+        table_name = conn.dialect.identifier_preparer.quote(table.name)
+        added = [table.c[name] for name in names if name not in present]
+        for column in added:
+            spec = CreateColumn(column).compile(dialect=conn.dialect)
+            conn.exec_driver_sql(f"ALTER TABLE {table_name} ADD COLUMN {spec}")
+        for index in table.indexes:
+            if any(column in added for column in index.columns):
+                index.create(conn, checkfirst=True)
+
+    return upgrade
+
+
+def _steps(*steps: Callable[[Connection], None]) -> Callable[[Connection], None]:
+    """A migration step made of several."""
+
+    def upgrade(conn: Connection) -> None:
+        for step in steps:
+            step(conn)
+
+    return upgrade
 
 
 def _create_tables(*tables: sa.Table) -> Callable[[Connection], None]:
@@ -155,6 +215,14 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "asset frames for the IO manager", _create_tables(asset_frame)),
     Migration(3, "Lemlist engagement queue", _create_tables(engagement_queue)),
     Migration(4, "failed runs, each with its redacted summary", _create_tables(run_failure)),
+    Migration(
+        6,
+        "outstanding work: ledger leases and retry times, work items, contact fingerprints",
+        _steps(
+            _add_columns(push_ledger, LEDGER_WORK_COLUMNS),
+            _create_tables(work_item, contact_state),
+        ),
+    ),
 )
 
 

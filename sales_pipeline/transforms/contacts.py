@@ -22,6 +22,7 @@ Every input record is in exactly one place: a valid row, a valid row's ``merged_
 the quarantine (one row per faulty field).
 """
 
+import hashlib
 import html
 import json
 import re
@@ -288,3 +289,49 @@ def _masked_hubspot_record(record: Mapping[str, Any]) -> str:
 
 
 # Text ------------------------------------------------------------------------------------------
+
+
+SOURCE_COLUMNS = (
+    "email",
+    "first_name",
+    "last_name",
+    "company",
+    "job_title",
+    "phone",
+    "country",
+    "opted_out",
+)
+"""The normalized columns that come from HubSpot and that the pipeline never writes: what a
+contact's fingerprint covers."""
+
+
+def source_fingerprints(contacts: pd.DataFrame) -> pd.Series:
+    """Per row, a digest of its :data:`SOURCE_COLUMNS`: equal exactly when none changed."""
+    if contacts.empty:
+        return pd.Series([], index=contacts.index, dtype="object")
+    text = contacts[list(SOURCE_COLUMNS)].astype("string").fillna("\x00")
+    joined = text.agg("\x1f".join, axis=1)
+    return joined.map(lambda row: hashlib.sha256(row.encode("utf-8", "surrogatepass")).hexdigest())
+
+
+def contact_records(contacts: pd.DataFrame) -> list[dict[str, Any]]:
+    """``NormalizedContacts`` rows as JSON-ready dicts (timestamps in ISO 8601), for keeping a
+    contact in the store until a later run can finish its work."""
+    frame = contacts[list(NormalizedContacts.to_schema().columns)].assign(
+        lastmodifieddate=contacts["lastmodifieddate"].map(lambda moment: moment.isoformat())
+    )
+    return [
+        {str(name): (None if pd.isna(value) else value) for name, value in row.items()}
+        for row in frame.astype(object).to_dict("records")
+    ]
+
+
+def contacts_from_records(records: Sequence[Mapping[str, Any]]) -> DataFrame[NormalizedContacts]:
+    """The inverse of :func:`contact_records`, validated."""
+    columns = list(NormalizedContacts.to_schema().columns)
+    frame = pd.DataFrame(list(records), columns=columns)
+    frame["lastmodifieddate"] = pd.to_datetime(
+        frame["lastmodifieddate"], utc=True, format="ISO8601"
+    )
+    frame["opted_out"] = frame["opted_out"].astype(bool)
+    return validated(NormalizedContacts, frame)

@@ -1,7 +1,7 @@
 """Fixtures for end-to-end runs of the pipeline against the sandbox."""
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,9 @@ from sales_pipeline.store.pipeline_store import PipelineStore
 CONTACTS = 1500
 """About 50 contacts a day: enough for every outcome, small enough to run in seconds."""
 DAYS = 2
+TEST_STORE_OPTIONS = {"retry_first_delay_s": 0.0, "push_lease_s": 5.0}
+"""Owed work is due again at once (the next run in a test comes seconds later, not a day), and
+a claim lapses after 5 s, so a crash drill need not wait a minute."""
 
 
 @dataclass
@@ -28,10 +31,17 @@ class PipelineWorld:
     home: Path
     partitions: list[str]
     now: datetime
+    store_options: dict[str, Any] = field(default_factory=lambda: dict(TEST_STORE_OPTIONS))
 
     def run(self) -> dict[str, Any]:
         """Run the pipeline for :attr:`partitions`; the summary."""
-        return run_pipeline(self.sandbox, self.home, self.partitions, out=lambda _: None)
+        return run_pipeline(
+            self.sandbox,
+            self.home,
+            self.partitions,
+            out=lambda _: None,
+            store_options=self.store_options,
+        )
 
     def state(self, vendor: str) -> dict[str, Any]:
         """The sandbox's state of one vendor."""

@@ -1,20 +1,39 @@
 """HubSpot contacts of one day, normalized and validated."""
 
 import pandas as pd
-from dagster import AssetExecutionContext, Output
+from dagster import AssetExecutionContext, Config, Output
+from pydantic import Field
 
 from sales_pipeline.defs.assets._metadata import api_metadata, counts_metadata, sample_metadata
 from sales_pipeline.defs.assets._stage import daily_stage
 from sales_pipeline.defs.resources import HubSpotResource, PipelineStoreResource
 from sales_pipeline.domain.records import QuarantineRecord
-from sales_pipeline.transforms.contacts import HUBSPOT_CONTACT_PROPERTIES, normalize_contacts
+from sales_pipeline.store.fingerprints import ContactFingerprints
+from sales_pipeline.transforms.contacts import (
+    HUBSPOT_CONTACT_PROPERTIES,
+    normalize_contacts,
+    source_fingerprints,
+)
 
 QUARANTINE_SOURCE = "hubspot_contacts"
 
 
+class ContactsConfig(Config):
+    """Run config of ``hubspot_contacts``."""
+
+    reprocess_unchanged: bool = Field(
+        default=False,
+        description="Also pass on contacts unchanged since the pipeline last processed them "
+        "(to apply changed rules to a past day).",
+    )
+
+
 @daily_stage("hubspot", "crm")
 def hubspot_contacts(
-    context: AssetExecutionContext, hubspot: HubSpotResource, store: PipelineStoreResource
+    context: AssetExecutionContext,
+    config: ContactsConfig,
+    hubspot: HubSpotResource,
+    store: PipelineStoreResource,
 ) -> Output[pd.DataFrame]:
     """Every HubSpot contact whose ``lastmodifieddate`` falls on the partition's UTC day.
 
@@ -22,7 +41,9 @@ def hubspot_contacts(
     normalized: trimmed, lower-cased emails, unicode kept, markup stripped from names, and
     validated by the ``NormalizedContacts`` schema. A record that fails is quarantined in the
     store with its field and reason (never silently dropped); the same person under two email
-    casings is merged into one row.
+    casings is merged into one row. A contact whose source fields are unchanged since the
+    pipeline last processed it (its only change is the pipeline's own writeback) is not new
+    work and is left out, unless the run config asks to reprocess it.
     """
     window = context.partition_time_window
     with hubspot.get_client() as client:
@@ -30,7 +51,12 @@ def hubspot_contacts(
             client.iter_contacts_modified(window.start, window.end, HUBSPOT_CONTACT_PROPERTIES)
         )
         api = api_metadata(client)
-    contacts, quarantined = normalize_contacts(raw)
+    normalized, quarantined = normalize_contacts(raw)
+    seen = ContactFingerprints(store.get_store()).get(normalized["email"])
+    unchanged = source_fingerprints(normalized) == normalized["email"].map(seen)
+    contacts = (
+        normalized if config.reprocess_unchanged else normalized[~unchanged].reset_index(drop=True)
+    )
 
     pipeline_store = store.get_store()
     partition = context.partition_key
@@ -50,6 +76,7 @@ def hubspot_contacts(
     counts = {
         "fetched": len(raw),
         "contacts": len(contacts),
+        "unchanged_since_processed": int(unchanged.sum()),
         "quarantined": quarantined["record_key"].nunique(),
         "merged_duplicates": int(contacts["merged_ids"].notna().sum()),
         "opted_out": int(contacts["opted_out"].sum()),

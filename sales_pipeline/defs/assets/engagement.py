@@ -78,7 +78,7 @@ def hubspot_engagement_writeback(
     for engagement in pending:
         ids_by_email[engagement.email].append(engagement.activity_id)
     latest = latest_per_email(pending)
-    pushed = pipeline_store.pushed_emails()
+    pushed = store.get_ledger().pushed_emails()
     ours = [e for email, e in latest.items() if email in pushed]
     others = [e for email, e in latest.items() if email not in pushed]
 

@@ -5,10 +5,13 @@ from collections import Counter
 import pandas as pd
 from dagster import AssetExecutionContext, DagsterRunStatus, Output, RunsFilter
 
+from sales_pipeline.clients import AuthError
 from sales_pipeline.defs.assets._metadata import api_metadata, counts_metadata
 from sales_pipeline.defs.assets._stage import daily_stage
 from sales_pipeline.defs.resources import LemlistResource, PipelineStoreResource
-from sales_pipeline.flows.push import push_leads
+from sales_pipeline.flows.push import Pusher, prepare_pushes
+from sales_pipeline.flows.write_back import write_back_owed_pushes
+from sales_pipeline.store.engine import utc_now
 
 _LIVE_RUN_STATUSES = {
     DagsterRunStatus.QUEUED,
@@ -35,24 +38,42 @@ def lemlist_leads(
     store: PipelineStoreResource,
 ) -> Output[pd.DataFrame]:
     """Each qualified lead pushed into its Lemlist campaign exactly once, even across retries,
-    crashes and re-runs.
+    crashes and re-runs, plus every push an earlier run still owed.
 
-    A push ledger in the store records the intent before sending and the outcome after
-    (added, already present, rejected with reason, deferred); a re-run skips what is done and
-    finishes what is not, including the unfinished pushes of a run that died. Custom variables
-    carry the enrichment (segment, score, level, department, company size, industry, country)
-    as strings. A lead unsubscribed since qualification is skipped.
+    A push ledger in the store records the intent (a claim, leased while this step works)
+    before sending and the outcome after: added, already present, rejected with its reason,
+    deferred (retried with backoff by any later run, whatever its partition) or given up. A
+    claim whose run died is taken over once its lease lapses. Custom variables carry the
+    enrichment (segment, score, level, department, company size, industry, country) as
+    strings. A lead unsubscribed since qualification is skipped; one whose payload cannot be
+    built or sent is rejected with the reason while the others go on.
     """
     pipeline_store = store.get_store()
-    to_push = qualified_leads[~qualified_leads["excluded"]]
-    claimed_by = {push.run_id for push in pipeline_store.pending_pushes()}
+    ledger = store.get_ledger()
+    pushes, unprepared = prepare_pushes(qualified_leads[~qualified_leads["excluded"]])
+    claimed_by = {push.run_id for push in ledger.pending_pushes()}
     with lemlist.get_client() as client:
-        results = push_leads(
-            client, pipeline_store, to_push, context.run.run_id, _dead_run_ids(context, claimed_by)
+        pusher = Pusher(
+            client,
+            pipeline_store,
+            ledger,
+            context.run.run_id,
+            clock=utc_now,
+            dead_run_ids=_dead_run_ids(context, claimed_by),
         )
+        report = pusher.run(pushes)
         api = api_metadata(client)
+    results = [*unprepared, *report.results]
+    write_back_owed_pushes(store.get_backlog(), ledger, results, context.partition_key, utc_now())
+    if isinstance(report.stopped_by, AuthError):
+        raise report.stopped_by
     frame = pd.DataFrame(
-        [vars(result) for result in results], columns=["email", "campaign_id", "result", "reason"]
+        [vars(result) for result in results],
+        columns=["email", "campaign_id", "result", "reason", "owed"],
     )
-    counts = {"leads": len(frame), **Counter(frame["result"])}
+    counts = {
+        "leads": len(frame),
+        "owed_work": int(frame["owed"].sum()),
+        **Counter(frame["result"]),
+    }
     return Output(frame, metadata={**counts_metadata(counts), **api})

@@ -61,7 +61,7 @@ def qualified_leads(
         enriched_contacts,
         rules,
         pipeline_store.suppression_sources(enriched_contacts["email"]),
-        pipeline_store.pushed_emails(),
+        store.get_ledger().pushed_emails(),
     )
     reasons = leads["exclusion_reason"].value_counts().to_dict()
     counts = {

@@ -1,115 +1,18 @@
-"""Enrichment, score and campaign written back to HubSpot."""
-
-from collections.abc import Mapping
+"""Enrichment, score, campaign and push status written back to HubSpot."""
 
 import pandas as pd
 from dagster import AssetExecutionContext, Output
 
-from sales_pipeline.clients import ContactUpsert, PropertyDefinition
+from sales_pipeline.clients import AuthError
 from sales_pipeline.defs.assets._metadata import api_metadata, counts_metadata
 from sales_pipeline.defs.assets._stage import daily_stage
 from sales_pipeline.defs.assets.outreach import lemlist_leads
 from sales_pipeline.defs.resources import HubSpotResource, PipelineStoreResource
-from sales_pipeline.domain.outcomes import EnrichmentStatus
-from sales_pipeline.domain.records import PushRecord
-
-PREFIX = "sp_"
-"""Every property the pipeline writes starts with this, so HubSpot users see whose it is."""
-
-WRITEBACK_PROPERTIES: dict[str, tuple[str, str, str]] = {
-    # property: (source column, HubSpot type, field type)
-    "sp_enrichment_status": ("enrichment_status", "string", "text"),
-    "sp_confidence": ("confidence", "number", "number"),
-    "sp_icp_score": ("icp_score", "number", "number"),
-    "sp_segment": ("segment", "string", "text"),
-    "sp_lemlist_campaign": ("campaign_id", "string", "text"),
-    "sp_push_status": ("push_status", "string", "text"),
-    "sp_exclusion_reason": ("exclusion_reason", "string", "text"),
-    "sp_email_status": ("email_status", "string", "text"),
-    "sp_job_level": ("job_level", "string", "text"),
-    "sp_department": ("job_department", "string", "text"),
-    "sp_company_size": ("company_size", "string", "text"),
-    "sp_industry": ("industry", "string", "text"),
-}
-"""The contact properties the writeback sets, and where their values come from."""
-
-
-def property_definitions() -> list[PropertyDefinition]:
-    """The HubSpot property definitions of :data:`WRITEBACK_PROPERTIES`."""
-    return [
-        PropertyDefinition(
-            name=name,
-            label=f"Sales pipeline: {column.replace('_', ' ')}",
-            type=kind,
-            field_type=field_type,
-            description="Written by sales_pipeline; overwritten on each run.",
-        )
-        for name, (column, kind, field_type) in WRITEBACK_PROPERTIES.items()
-    ]
-
-
-def _as_property(value: object) -> str:
-    """A value as HubSpot stores it: text, numbers to two decimals, nothing as ``""``."""
-    if value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value)):
-        return ""
-    if isinstance(value, float):
-        return f"{value:.2f}"
-    return str(value)
-
-
-def writeback_values(leads: pd.DataFrame, pushes: Mapping[str, PushRecord]) -> pd.DataFrame:
-    """Per lead (by email), the value of each writeback property.
-
-    Campaign and push status come from the push ledger when the lead is in a campaign (so a
-    later run that excludes the lead as already pushed does not blank them), else from this
-    run: the planned campaign and ``not_pushed``, or ``excluded`` with the reason. Data served
-    from the enrichment cache is written as ``enriched``, as it was when first fetched. A value
-    left missing leaves the property as it is (the segment of a lead this run excluded as
-    already pushed); ``""`` clears it.
-    """
-    frame = leads.set_index("email")
-    settled = frame.index.map(lambda email: pushes.get(email))
-    in_campaign = pd.Series([p is not None for p in settled], index=frame.index)
-    frame = frame.assign(
-        campaign_id=frame["campaign_id"].where(
-            ~in_campaign, [p.campaign_id if p else None for p in settled]
-        ),
-        push_status=pd.Series(
-            [
-                p.outcome.value if p else "excluded" if excluded else "not_pushed"
-                for p, excluded in zip(settled, frame["excluded"], strict=True)
-            ],
-            index=frame.index,
-        ),
-        exclusion_reason=frame["exclusion_reason"].where(~in_campaign),
-        enrichment_status=frame["enrichment_status"].replace(
-            {EnrichmentStatus.CACHED.value: EnrichmentStatus.ENRICHED.value}
-        ),
-    )
-    values = pd.DataFrame(
-        {
-            name: frame[column].map(_as_property)
-            for name, (column, _, _) in WRITEBACK_PROPERTIES.items()
-        },
-        index=frame.index,
-    )
-    values.loc[in_campaign & frame["segment"].isna(), "sp_segment"] = None
-    return values
-
-
-def changed_records(
-    values: pd.DataFrame, current: Mapping[str, Mapping[str, str | None]]
-) -> list[ContactUpsert]:
-    """Upserts for the leads whose properties differ from what HubSpot holds (``current``, by
-    email): writing unchanged values would bump ``lastmodifieddate`` and bring the contact back
-    into the next run for nothing."""
-    records = []
-    for email, row in values.iterrows():
-        held = current.get(str(email), {})
-        wanted = {str(name): str(value) for name, value in row.items() if not pd.isna(value)}
-        if any((held.get(name) or "") != value for name, value in wanted.items()):
-            records.append(ContactUpsert(email=str(email), properties=wanted))
-    return records
+from sales_pipeline.flows.write_back import current_values, write_back
+from sales_pipeline.store.engine import utc_now
+from sales_pipeline.store.fingerprints import ContactFingerprints
+from sales_pipeline.transforms.contacts import source_fingerprints
+from sales_pipeline.transforms.writeback import changed_values, writeback_values
 
 
 @daily_stage("hubspot", "crm", deps=[lemlist_leads])
@@ -123,39 +26,41 @@ def hubspot_enrichment_writeback(
     to each HubSpot contact, upserted by email in batches of 100 with a result per contact.
 
     The properties are the pipeline's own (prefixed ``sp_``) and are created in HubSpot when
-    missing. Campaign and push status come from the push ledger, so they stay true on later
-    runs; contacts whose values HubSpot already holds are not written again. Runs after
-    ``lemlist_leads`` so the push outcomes are known.
+    missing. Campaign, push status and its reason come from the push ledger, so they stay true
+    on later runs; contacts whose values HubSpot already holds are not written again. Owed
+    writebacks of earlier runs are finished too; a contact HubSpot refuses is rejected with its
+    message and a transient failure is deferred to a later run. Each contact's source
+    fingerprint is then recorded, so the pipeline's own write does not bring it back as new
+    work. Runs after ``lemlist_leads`` so the push outcomes are known.
     """
+    now = utc_now()
     values = writeback_values(
-        qualified_leads, store.get_store().settled_pushes(qualified_leads["email"])
+        qualified_leads, store.get_ledger().settled_pushes(qualified_leads["email"])
     )
     with hubspot.get_client() as client:
-        created = client.ensure_contact_properties(property_definitions())
-        current = {
-            str(result.contact["properties"].get("email") or "").lower(): result.contact[
-                "properties"
-            ]
-            for result in client.batch_read_contacts(
-                qualified_leads["hubspot_id"].tolist(), ["email", *WRITEBACK_PROPERTIES]
-            )
-            if result.contact is not None
-        }
-        results = client.batch_upsert_contacts(changed_records(values, current))
+        current = current_values(client, qualified_leads["hubspot_id"].tolist())
+        changes = changed_values(values, current)
+        report = write_back(client, changes, store.get_backlog(), context.partition_key, now)
         api = api_metadata(client)
-    if created:
-        context.log.info(f"created HubSpot properties: {', '.join(created)}")
-    frame = pd.DataFrame(
-        [
-            {"email": r.email, "ok": r.ok, "contact_id": r.contact_id, "error": r.error}
-            for r in results
-        ],
-        columns=["email", "ok", "contact_id", "error"],
+    if report.created_properties:
+        context.log.info(f"created HubSpot properties: {', '.join(report.created_properties)}")
+    if isinstance(report.stopped_by, AuthError):
+        raise report.stopped_by
+    ContactFingerprints(store.get_store()).record(
+        dict(zip(qualified_leads["email"], source_fingerprints(qualified_leads), strict=True)), now
     )
+    rows = [
+        *({"email": e, "outcome": "written", "reason": None} for e in report.written),
+        *({"email": e, "outcome": "rejected", "reason": r} for e, r in report.rejected.items()),
+        *({"email": e, "outcome": "deferred", "reason": r} for e, r in report.deferred.items()),
+    ]
+    frame = pd.DataFrame(rows, columns=["email", "outcome", "reason"])
     counts = {
         "contacts": len(values),
-        "unchanged": len(values) - len(results),
-        "written": int(frame["ok"].sum()),
-        "failed": int((~frame["ok"]).sum()),
+        "unchanged": len(values) - len(changes),
+        "written": len(report.written),
+        "owed_written": report.owed_written,
+        "rejected": len(report.rejected),
+        "deferred": len(report.deferred),
     }
     return Output(frame, metadata={**counts_metadata(counts), **api})

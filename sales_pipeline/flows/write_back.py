@@ -1,0 +1,162 @@
+"""Writing the pipeline's results back to HubSpot contacts.
+
+Plain Python over the HubSpot client, the store and the transforms (no Dagster). The values come
+from :func:`~sales_pipeline.transforms.writeback.writeback_values`; only contacts whose values
+HubSpot does not already hold are written, upserted by email in batches with a result per
+contact. Besides the contacts it is given, the writeback finishes the writebacks that are owed
+(:class:`~sales_pipeline.store.backlog.Stage` ``WRITEBACK``): ones that failed transiently in an
+earlier run, and the push status of leads an earlier run owed and this run pushed.
+
+A contact HubSpot refuses (or whose values cannot be sent) is *rejected* with HubSpot's message
+and the others are written: a batch the client refuses as a whole is split until the refused
+contact is alone. A batch that fails for a transient reason after its retries is *deferred* to
+the backlog, for any later run. Authentication failures, exhausted quotas and an open breaker
+stop the writeback: everything not yet written is deferred, and the error is raised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sales_pipeline.clients import (
+    ApiError,
+    ContactUpsert,
+    HubSpotClient,
+    InputValidationError,
+    PropertyDefinition,
+    UpsertResult,
+)
+from sales_pipeline.domain.outcomes import OUTSTANDING_OUTCOMES
+from sales_pipeline.flows.errors import POISON, STOPPING, describe
+from sales_pipeline.flows.push import PushResult
+from sales_pipeline.store.backlog import Stage, WorkBacklog
+from sales_pipeline.store.ledger import PushLedger
+from sales_pipeline.transforms.writeback import WRITEBACK_PROPERTIES, ledger_values
+
+_REFUSED: tuple[type[Exception], ...] = (InputValidationError, *POISON)
+"""Errors of records the client refuses to send: split the batch until the record is alone."""
+
+
+def property_definitions() -> list[PropertyDefinition]:
+    """The HubSpot property definitions of :data:`WRITEBACK_PROPERTIES`."""
+    return [
+        PropertyDefinition(
+            name=name,
+            label=f"Sales pipeline: {column.replace('_', ' ')}",
+            type=kind,
+            field_type=field_type,
+            description="Written by sales_pipeline; overwritten on each run.",
+        )
+        for name, (column, kind, field_type) in WRITEBACK_PROPERTIES.items()
+    ]
+
+
+@dataclass
+class WritebackReport:
+    """What the writeback did, per contact."""
+
+    written: list[str] = field(default_factory=list)
+    rejected: dict[str, str] = field(default_factory=dict)
+    """Email -> HubSpot's (or the validator's) reason."""
+    deferred: dict[str, str] = field(default_factory=dict)
+    """Email -> why it is left for a later run."""
+    owed_written: int = 0
+    created_properties: list[str] = field(default_factory=list)
+    stopped_by: ApiError | None = None
+
+
+def current_values(
+    client: HubSpotClient, hubspot_ids: Sequence[str]
+) -> dict[str, Mapping[str, str | None]]:
+    """What HubSpot holds now of the writeback properties, by lower-cased email."""
+    return {
+        str(result.contact["properties"].get("email") or "").lower(): result.contact["properties"]
+        for result in client.batch_read_contacts(
+            list(hubspot_ids), ["email", *WRITEBACK_PROPERTIES]
+        )
+        if result.contact is not None
+    }
+
+
+def write_back(
+    client: HubSpotClient,
+    changes: Mapping[str, Mapping[str, str]],
+    backlog: WorkBacklog,
+    partition: str,
+    now: datetime,
+) -> WritebackReport:
+    """Write ``changes`` (email -> properties) and every owed writeback that is due."""
+    report = WritebackReport(
+        created_properties=client.ensure_contact_properties(property_definitions())
+    )
+    owed = {
+        item.key: dict(item.payload)
+        for item in backlog.due(Stage.WRITEBACK, now)
+        if item.key not in changes
+    }
+    wanted = {**owed, **{email: dict(values) for email, values in changes.items()}}
+    _upsert_isolating(client, [ContactUpsert(e, v) for e, v in wanted.items()], report)
+    for reason in set(report.deferred.values()):
+        failed = [e for e, why in report.deferred.items() if why == reason]
+        backlog.defer(Stage.WRITEBACK, ((e, partition, wanted[e]) for e in failed), reason, now)
+    backlog.done(Stage.WRITEBACK, [*report.written, *report.rejected], now)
+    report.owed_written = sum(email in owed for email in report.written)
+    return report
+
+
+def _upsert_isolating(
+    client: HubSpotClient, records: Sequence[ContactUpsert], report: WritebackReport
+) -> None:
+    """Upsert ``records``; a batch refused as a whole before sending is split until the
+    refused record is alone. Fills ``report``."""
+    if not records:
+        return
+    if report.stopped_by is not None:
+        report.deferred.update((r.email, describe(report.stopped_by)) for r in records)
+        return
+    try:
+        results = client.batch_upsert_contacts(records)
+    except _REFUSED as refused:
+        if len(records) == 1:
+            report.rejected[records[0].email] = describe(refused)
+            return
+        middle = len(records) // 2
+        _upsert_isolating(client, records[:middle], report)
+        _upsert_isolating(client, records[middle:], report)
+        return
+    except ApiError as failure:
+        done = _record(failure.partial or [], report)
+        if isinstance(failure, STOPPING):
+            report.stopped_by = failure
+        report.deferred.update((r.email, describe(failure)) for r in records if r.email not in done)
+        return
+    _record(results, report)
+
+
+def _record(results: Sequence[UpsertResult], report: WritebackReport) -> set[str]:
+    for result in results:
+        if result.ok:
+            report.written.append(result.email)
+        else:
+            report.rejected[result.email] = result.error or "refused by HubSpot"
+    return {result.email for result in results}
+
+
+def write_back_owed_pushes(
+    backlog: WorkBacklog,
+    ledger: PushLedger,
+    pushed: Sequence[PushResult],
+    partition: str,
+    now: datetime,
+) -> int:
+    """Queue the HubSpot writeback of the owed pushes this run settled (their leads are in no
+    frame of this run): campaign, segment and push status from the ledger. Returns how many."""
+    items = []
+    for result in pushed:
+        record = ledger.get_push(result.campaign_id, result.email) if result.owed else None
+        if record is not None and record.outcome not in OUTSTANDING_OUTCOMES:
+            items.append((record.email, partition, ledger_values(record)))
+    backlog.enqueue(Stage.WRITEBACK, items, now)
+    return len(items)

@@ -1,0 +1,298 @@
+"""Outstanding work besides pushes: contacts whose enrichment was deferred, and HubSpot
+writebacks that failed for a transient reason.
+
+One row per (stage, normalized email) in ``work_item``, with what a later run needs to do the
+work (the normalized contact, or the properties to write), the partition it came from, the last
+reason and the time of the next attempt. Any run, whatever partition it processes, takes the
+due items of its stage (:meth:`WorkBacklog.due`) and settles them (:meth:`WorkBacklog.done`) or
+defers them again (:meth:`WorkBacklog.defer`), with exponential backoff until the
+:class:`~sales_pipeline.domain.retry.RetrySchedule` gives them up. Pushes owed live in the push
+ledger (:mod:`sales_pipeline.store.ledger`) the same way.
+
+An operator can retry a given-up item or give one up by hand (``sales-pipeline backlog``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+
+from sales_pipeline.domain.records import normalize_email
+from sales_pipeline.domain.retry import RetrySchedule
+from sales_pipeline.store.engine import chunks, dialect_insert
+from sales_pipeline.store.pipeline_store import PipelineStore
+from sales_pipeline.store.tables import work_item
+
+
+class Stage(StrEnum):
+    """The stages that keep outstanding work here."""
+
+    ENRICH = "enrich"
+    """A contact Explorium could not serve; its normalized record is kept."""
+    WRITEBACK = "writeback"
+    """HubSpot properties that could not be written; the values are kept."""
+
+
+class WorkState(StrEnum):
+    """Where a work item stands."""
+
+    DUE = "due"
+    """Owed: a run takes it at ``next_attempt_at``."""
+    DONE = "done"
+    """Finished by a later run."""
+    GIVEN_UP = "given_up"
+    """Tried too often or for too long; ``reason`` says why."""
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """One item of outstanding work."""
+
+    stage: Stage
+    key: str
+    partition: str
+    payload: Mapping[str, Any]
+    state: WorkState
+    reason: str | None
+    attempts: int
+    first_seen_at: datetime
+    next_attempt_at: datetime | None
+
+
+class WorkBacklog:
+    """The ``work_item`` table in the pipeline store's database. See the module docstring."""
+
+    def __init__(self, store: PipelineStore, schedule: RetrySchedule | None = None) -> None:
+        """Use ``store``'s database; deferred work is retried on ``schedule``."""
+        self._engine = store.engine
+        self.schedule = schedule or RetrySchedule()
+
+    def defer(
+        self,
+        stage: Stage,
+        items: Iterable[tuple[str, str, Mapping[str, Any]]],
+        reason: str,
+        now: datetime,
+    ) -> int:
+        """Record that the work ``items`` (key, partition, payload) failed now for ``reason``.
+
+        New items start at one attempt; known ones count one more and keep when they were
+        first seen. Each is due again per the schedule, or given up once it is exhausted.
+        Returns how many were given up.
+        """
+        given_up = 0
+        with self._engine.begin() as conn:
+            for key, partition, payload in items:
+                email = normalize_email(key)
+                known = conn.execute(
+                    sa.select(work_item.c.attempts, work_item.c.first_seen_at, work_item.c.state)
+                    .where(work_item.c.stage == stage.value, work_item.c.key == email)
+                    .with_for_update()
+                ).first()
+                if known is None or known.state != WorkState.DUE.value:
+                    attempts, first_seen = 1, now
+                else:
+                    attempts, first_seen = known.attempts + 1, known.first_seen_at
+                state, next_attempt, why = WorkState.DUE, None, reason
+                if self.schedule.exhausted(attempts, first_seen, now):
+                    state, why = WorkState.GIVEN_UP, self.schedule.give_up_reason(attempts, reason)
+                    given_up += 1
+                else:
+                    next_attempt = self.schedule.next_attempt(attempts, now)
+                row = {
+                    "stage": stage.value,
+                    "key": email,
+                    "partition_key": partition,
+                    "payload": dict(payload),
+                    "state": state.value,
+                    "reason": why,
+                    "attempts": attempts,
+                    "first_seen_at": first_seen,
+                    "last_attempt_at": now,
+                    "next_attempt_at": next_attempt,
+                    "settled_at": now if state is WorkState.GIVEN_UP else None,
+                }
+                insert = dialect_insert(conn, work_item).values(row)
+                conn.execute(
+                    insert.on_conflict_do_update(
+                        index_elements=["stage", "key"],
+                        set_={name: insert.excluded[name] for name in row if name != "key"},
+                    )
+                )
+        return given_up
+
+    def enqueue(
+        self, stage: Stage, items: Iterable[tuple[str, str, Mapping[str, Any]]], now: datetime
+    ) -> None:
+        """Add the work ``items`` (key, partition, payload), due at once (no attempt yet); an
+        item already known is replaced and due again."""
+        rows = [
+            {
+                "stage": stage.value,
+                "key": normalize_email(key),
+                "partition_key": partition,
+                "payload": dict(payload),
+                "state": WorkState.DUE.value,
+                "reason": None,
+                "attempts": 0,
+                "first_seen_at": now,
+                "last_attempt_at": now,
+                "next_attempt_at": now,
+                "settled_at": None,
+            }
+            for key, partition, payload in items
+        ]
+        if not rows:
+            return
+        with self._engine.begin() as conn:
+            insert = dialect_insert(conn, work_item)
+            conn.execute(
+                insert.on_conflict_do_update(
+                    index_elements=["stage", "key"],
+                    set_={name: insert.excluded[name] for name in rows[0] if name != "key"},
+                ),
+                rows,
+            )
+
+    def due(self, stage: Stage, now: datetime, limit: int = 10_000) -> list[WorkItem]:
+        """The items of ``stage`` due at ``now``, oldest first, at most ``limit``."""
+        return self._select(
+            work_item.c.stage == stage.value,
+            work_item.c.state == WorkState.DUE.value,
+            work_item.c.next_attempt_at <= now,
+            limit=limit,
+        )
+
+    def outstanding(self, stage: Stage, keys: Iterable[str]) -> set[str]:
+        """Of ``keys``, those owed in ``stage`` (due now or later)."""
+        wanted = sorted({normalize_email(k) for k in keys})
+        found: set[str] = set()
+        with self._engine.begin() as conn:
+            for chunk in chunks(wanted):
+                found |= set(
+                    conn.scalars(
+                        sa.select(work_item.c.key).where(
+                            work_item.c.stage == stage.value,
+                            work_item.c.state == WorkState.DUE.value,
+                            work_item.c.key.in_(chunk),
+                        )
+                    )
+                )
+        return found
+
+    def done(self, stage: Stage, keys: Iterable[str], now: datetime) -> int:
+        """Settle the owed items ``keys`` of ``stage``; returns how many were owed."""
+        return self._set_state(stage, keys, WorkState.DONE, now, from_states=[WorkState.DUE])
+
+    def give_up(self, stage: Stage, keys: Iterable[str], reason: str, now: datetime) -> int:
+        """Give the owed items ``keys`` up by hand, with ``reason``; returns how many."""
+        return self._set_state(
+            stage, keys, WorkState.GIVEN_UP, now, from_states=[WorkState.DUE], reason=reason
+        )
+
+    def retry(self, stage: Stage, keys: Iterable[str], now: datetime) -> int:
+        """Make the items ``keys`` of ``stage`` (owed or given up) due at once, with a fresh
+        attempt count; returns how many."""
+        updated = 0
+        with self._engine.begin() as conn:
+            for chunk in chunks(sorted({normalize_email(k) for k in keys})):
+                updated += conn.execute(
+                    work_item.update()
+                    .where(
+                        work_item.c.stage == stage.value,
+                        work_item.c.key.in_(chunk),
+                        work_item.c.state != WorkState.DONE.value,
+                    )
+                    .values(
+                        state=WorkState.DUE.value,
+                        attempts=0,
+                        first_seen_at=now,
+                        next_attempt_at=now,
+                        settled_at=None,
+                    )
+                ).rowcount
+        return updated
+
+    def items(self, stage: Stage | None = None, state: WorkState | None = None) -> list[WorkItem]:
+        """Every item, optionally of one stage and state, oldest first."""
+        conditions: list[sa.ColumnElement[bool]] = []
+        if stage is not None:
+            conditions.append(work_item.c.stage == stage.value)
+        if state is not None:
+            conditions.append(work_item.c.state == state.value)
+        return self._select(*conditions)
+
+    def summary(self, now: datetime) -> list[dict[str, Any]]:
+        """Items owed or given up, counted by stage, state, reason and age in whole days."""
+        counts: Counter[tuple[str, str, str, int]] = Counter()
+        with self._engine.begin() as conn:
+            rows = conn.execute(
+                sa.select(
+                    work_item.c.stage,
+                    work_item.c.state,
+                    work_item.c.reason,
+                    work_item.c.first_seen_at,
+                ).where(work_item.c.state != WorkState.DONE.value)
+            )
+            for stage, state, reason, first_seen in rows:
+                kind = (reason or "").split(":", 1)[0].strip()[:80]
+                counts[(stage, state, kind, (now - first_seen).days)] += 1
+        return [
+            {"stage": stage, "state": state, "reason": reason, "age_days": age, "count": n}
+            for (stage, state, reason, age), n in sorted(counts.items())
+        ]
+
+    def _set_state(
+        self,
+        stage: Stage,
+        keys: Iterable[str],
+        state: WorkState,
+        now: datetime,
+        *,
+        from_states: Sequence[WorkState],
+        reason: str | None = None,
+    ) -> int:
+        values: dict[str, Any] = {"state": state.value, "settled_at": now, "next_attempt_at": None}
+        if reason is not None:
+            values["reason"] = reason
+        updated = 0
+        with self._engine.begin() as conn:
+            for chunk in chunks(sorted({normalize_email(k) for k in keys})):
+                updated += conn.execute(
+                    work_item.update()
+                    .where(
+                        work_item.c.stage == stage.value,
+                        work_item.c.key.in_(chunk),
+                        work_item.c.state.in_([s.value for s in from_states]),
+                    )
+                    .values(**values)
+                ).rowcount
+        return updated
+
+    def _select(
+        self, *conditions: sa.ColumnElement[bool], limit: int | None = None
+    ) -> list[WorkItem]:
+        query = sa.select(work_item).where(*conditions).order_by(work_item.c.first_seen_at)
+        if limit is not None:
+            query = query.limit(limit)
+        with self._engine.begin() as conn:
+            return [
+                WorkItem(
+                    stage=Stage(row.stage),
+                    key=row.key,
+                    partition=row.partition_key,
+                    payload=row.payload,
+                    state=WorkState(row.state),
+                    reason=row.reason,
+                    attempts=row.attempts,
+                    first_seen_at=row.first_seen_at,
+                    next_attempt_at=row.next_attempt_at,
+                )
+                for row in conn.execute(query)
+            ]

@@ -1,0 +1,378 @@
+"""The push ledger: the exactly-once record of Lemlist pushes, and the pushes still owed.
+
+One row per (Lemlist campaign, normalized email). A push is *claimed* by an atomic insert or
+update before the request is sent and *settled* with its outcome after. The row keeps the lead
+as sent (its payload and segment), so any later run can finish it, whatever partition that run
+processes: the ledger owns the work, not the partition.
+
+Claims are leases. A claim carries ``lease_expires_at``; the pushing step renews its leases while
+it works (:meth:`PushLedger.renew_leases`). A claim whose lease has lapsed is free, whatever
+Dagster says about the run that made it: a process killed with ``kill -9`` renews nothing, so
+its claims lapse within one lease and the next run takes them over.
+
+A deferred push is due again at ``next_attempt_at`` (:class:`~sales_pipeline.domain.retry.
+RetrySchedule`); one deferred too often or for too long is *given up* with its reason.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Row
+
+from sales_pipeline.domain.outcomes import IN_CAMPAIGN_OUTCOMES, OUTSTANDING_OUTCOMES, PushOutcome
+from sales_pipeline.domain.records import PushRecord, normalize_email
+from sales_pipeline.domain.retry import RetrySchedule
+from sales_pipeline.store.engine import chunks, dialect_insert, utc_now
+from sales_pipeline.store.pipeline_store import PipelineStore
+from sales_pipeline.store.tables import push_ledger
+
+DEFAULT_PUSH_LEASE = timedelta(seconds=60)
+"""How long a claim stays reserved without being renewed."""
+
+_OUTSTANDING = [o.value for o in OUTSTANDING_OUTCOMES]
+_IN_CAMPAIGN = [o.value for o in IN_CAMPAIGN_OUTCOMES]
+
+
+class PushLedger:
+    """The ``push_ledger`` table in the pipeline store's database. See the module docstring."""
+
+    def __init__(
+        self,
+        store: PipelineStore,
+        *,
+        lease: timedelta = DEFAULT_PUSH_LEASE,
+        schedule: RetrySchedule | None = None,
+    ) -> None:
+        """Use ``store``'s database, with claims leased for ``lease`` and deferred pushes
+        retried on ``schedule``."""
+        self._engine = store.engine
+        self.lease = lease
+        self.schedule = schedule or RetrySchedule()
+
+    def record_push_intent(
+        self,
+        campaign_id: str,
+        email: str,
+        payload_hash: str,
+        run_id: str,
+        *,
+        lead: Mapping[str, Any] | None = None,
+        segment: str | None = None,
+        dead_run_ids: Collection[str] = (),
+        now: datetime | None = None,
+    ) -> bool:
+        """Claim the push of ``email`` to ``campaign_id`` before sending it.
+
+        Returns True when this run may send: the push is new, is deferred and due, is already
+        claimed by this same run, or is pending under a claim whose lease has lapsed or whose
+        run is in ``dead_run_ids``. Returns False when the push is settled, not yet due, or
+        another live run holds the claim. Each step is one atomic statement, so of two runs
+        racing for the same push exactly one gets True. ``lead`` (what is sent) and ``segment``
+        are kept, so a later run can finish the push; a takeover records what it sends now.
+        """
+        now = now or utc_now()
+        key = normalize_email(email)
+        lease_end = now + self.lease
+        with self._engine.begin() as conn:
+            inserted = conn.execute(
+                dialect_insert(conn, push_ledger)
+                .values(
+                    campaign_id=campaign_id,
+                    email=key,
+                    payload_hash=payload_hash,
+                    run_id=run_id,
+                    outcome=PushOutcome.PENDING.value,
+                    attempts=1,
+                    created_at=now,
+                    claimed_at=now,
+                    lease_expires_at=lease_end,
+                    lead=dict(lead) if lead is not None else None,
+                    segment=segment,
+                    sent=False,
+                )
+                .on_conflict_do_nothing(index_elements=["campaign_id", "email"])
+            )
+            if inserted.rowcount == 1:
+                return True
+            claimable = sa.or_(
+                sa.and_(
+                    push_ledger.c.outcome == PushOutcome.DEFERRED.value,
+                    sa.or_(
+                        push_ledger.c.next_attempt_at.is_(None),
+                        push_ledger.c.next_attempt_at <= now,
+                    ),
+                ),
+                sa.and_(
+                    push_ledger.c.outcome == PushOutcome.PENDING.value,
+                    sa.or_(
+                        push_ledger.c.run_id == run_id,
+                        push_ledger.c.run_id.in_(list(dead_run_ids)),
+                        push_ledger.c.lease_expires_at < now,
+                        sa.and_(
+                            push_ledger.c.lease_expires_at.is_(None),
+                            push_ledger.c.claimed_at < now - self.lease,
+                        ),
+                    ),
+                ),
+            )
+            sending = {"lead": dict(lead)} if lead is not None else {}
+            taken = conn.execute(
+                push_ledger.update()
+                .where(
+                    push_ledger.c.campaign_id == campaign_id,
+                    push_ledger.c.email == key,
+                    claimable,
+                )
+                .values(
+                    outcome=PushOutcome.PENDING.value,
+                    run_id=run_id,
+                    claimed_at=now,
+                    completed_at=None,
+                    lease_expires_at=lease_end,
+                    attempts=push_ledger.c.attempts + 1,
+                    payload_hash=payload_hash,
+                    segment=sa.func.coalesce(segment, push_ledger.c.segment),
+                    **sending,
+                )
+            )
+            return taken.rowcount == 1
+
+    def mark_sent(self, campaign_id: str, email: str) -> bool:
+        """Record, right before the request goes out, that this push may reach Lemlist: if its
+        answer is lost, a later "already in the campaign" means this pipeline added it.
+        Returns whether an earlier attempt had already been sent."""
+        where = (
+            push_ledger.c.campaign_id == campaign_id,
+            push_ledger.c.email == normalize_email(email),
+        )
+        with self._engine.begin() as conn:
+            before = conn.scalar(sa.select(push_ledger.c.sent).where(*where))
+            conn.execute(push_ledger.update().where(*where).values(sent=True))
+        return bool(before)
+
+    def record_push_outcome(
+        self,
+        campaign_id: str,
+        email: str,
+        outcome: PushOutcome,
+        reason: str | None = None,
+        lemlist_lead_id: str | None = None,
+        *,
+        now: datetime | None = None,
+    ) -> PushOutcome:
+        """Settle (or defer) a push claimed with :meth:`record_push_intent`; returns the outcome
+        recorded. A deferred push gets its next attempt time from the schedule, or is given up
+        (``given_up``, with the reason) once the schedule is exhausted.
+
+        Raises KeyError when no intent was recorded, ValueError for the ``pending`` outcome.
+        """
+        outcome = PushOutcome(outcome)
+        if outcome is PushOutcome.PENDING:
+            raise ValueError("'pending' is set by record_push_intent, not recorded as an outcome")
+        now = now or utc_now()
+        where = (
+            push_ledger.c.campaign_id == campaign_id,
+            push_ledger.c.email == normalize_email(email),
+        )
+        with self._engine.begin() as conn:
+            row = conn.execute(
+                sa.select(push_ledger.c.attempts, push_ledger.c.created_at).where(*where)
+            ).first()
+            if row is None:
+                raise KeyError(f"no push intent recorded for campaign {campaign_id!r}")
+            next_attempt = None
+            if outcome is PushOutcome.DEFERRED:
+                if self.schedule.exhausted(row.attempts, row.created_at, now):
+                    outcome = PushOutcome.GIVEN_UP
+                    reason = self.schedule.give_up_reason(row.attempts, reason)
+                else:
+                    next_attempt = self.schedule.next_attempt(row.attempts, now)
+            conn.execute(
+                push_ledger.update()
+                .where(*where)
+                .values(
+                    outcome=outcome.value,
+                    reason=reason,
+                    lemlist_lead_id=lemlist_lead_id,
+                    completed_at=now,
+                    lease_expires_at=None,
+                    next_attempt_at=next_attempt,
+                )
+            )
+        return outcome
+
+    def renew_leases(self, run_id: str, *, now: datetime | None = None) -> int:
+        """Extend the lease of every claim ``run_id`` holds; returns how many were renewed."""
+        now = now or utc_now()
+        with self._engine.begin() as conn:
+            renewed = conn.execute(
+                push_ledger.update()
+                .where(
+                    push_ledger.c.run_id == run_id,
+                    push_ledger.c.outcome == PushOutcome.PENDING.value,
+                )
+                .values(lease_expires_at=now + self.lease)
+            )
+        return renewed.rowcount
+
+    def release(self, run_id: str, *, now: datetime | None = None) -> int:
+        """End ``run_id``'s leases at once (a run that stops early, or is terminated), so the
+        next run need not wait for them to lapse; returns how many claims were released."""
+        with self._engine.begin() as conn:
+            released = conn.execute(
+                push_ledger.update()
+                .where(
+                    push_ledger.c.run_id == run_id,
+                    push_ledger.c.outcome == PushOutcome.PENDING.value,
+                )
+                .values(lease_expires_at=(now or utc_now()) - timedelta(seconds=1))
+            )
+        return released.rowcount
+
+    def due_pushes(
+        self, now: datetime, *, exclude_run: str | None = None, limit: int = 10_000
+    ) -> list[PushRecord]:
+        """Outstanding pushes any run may finish now: deferred and due, or pending under a
+        lapsed lease; oldest first, at most ``limit``."""
+        due = sa.or_(
+            sa.and_(
+                push_ledger.c.outcome == PushOutcome.DEFERRED.value,
+                sa.or_(
+                    push_ledger.c.next_attempt_at.is_(None), push_ledger.c.next_attempt_at <= now
+                ),
+            ),
+            sa.and_(
+                push_ledger.c.outcome == PushOutcome.PENDING.value,
+                sa.or_(
+                    push_ledger.c.lease_expires_at < now,
+                    sa.and_(
+                        push_ledger.c.lease_expires_at.is_(None),
+                        push_ledger.c.claimed_at < now - self.lease,
+                    ),
+                ),
+            ),
+        )
+        conditions = [due, push_ledger.c.lead.is_not(None)]
+        if exclude_run is not None:
+            conditions.append(push_ledger.c.run_id != exclude_run)
+        return self._select(*conditions, limit=limit)
+
+    def held_elsewhere(
+        self, keys: Iterable[tuple[str, str]], run_id: str, now: datetime
+    ) -> list[PushRecord]:
+        """Of the (campaign, email) ``keys``, those another run holds under a live lease."""
+        wanted = {(campaign, normalize_email(email)) for campaign, email in keys}
+        emails = sorted({email for _, email in wanted})
+        held: list[PushRecord] = []
+        for chunk in chunks(emails):
+            held += [
+                record
+                for record in self._select(
+                    push_ledger.c.email.in_(chunk),
+                    push_ledger.c.outcome == PushOutcome.PENDING.value,
+                    push_ledger.c.run_id != run_id,
+                    push_ledger.c.lease_expires_at >= now,
+                )
+                if (record.campaign_id, record.email) in wanted
+            ]
+        return held
+
+    def get_push(self, campaign_id: str, email: str) -> PushRecord | None:
+        """The ledger row for ``email`` in ``campaign_id``, if any."""
+        records = self._select(
+            push_ledger.c.campaign_id == campaign_id,
+            push_ledger.c.email == normalize_email(email),
+        )
+        return records[0] if records else None
+
+    def pending_pushes(self, campaign_id: str | None = None) -> list[PushRecord]:
+        """Pushes still owed (``pending`` or ``deferred``), oldest claim first."""
+        conditions: list[sa.ColumnElement[bool]] = [push_ledger.c.outcome.in_(_OUTSTANDING)]
+        if campaign_id is not None:
+            conditions.append(push_ledger.c.campaign_id == campaign_id)
+        return self._select(*conditions)
+
+    def pushed_emails(self, campaign_id: str | None = None) -> set[str]:
+        """Normalized emails that are in a campaign (``added`` or ``already_present``).
+
+        Without ``campaign_id``, across all campaigns: a person already in one of our campaigns
+        is not pushed into another.
+        """
+        query = sa.select(push_ledger.c.email).where(push_ledger.c.outcome.in_(_IN_CAMPAIGN))
+        if campaign_id is not None:
+            query = query.where(push_ledger.c.campaign_id == campaign_id)
+        with self._engine.begin() as conn:
+            return set(conn.scalars(query))
+
+    def settled_pushes(self, emails: Iterable[str]) -> dict[str, PushRecord]:
+        """For each of ``emails`` whose push is settled or given up (not still owed), its
+        ledger row (the most recently claimed one), keyed by normalized email; a row in a
+        campaign wins over a refused one."""
+        keys = sorted({normalize_email(e) for e in emails})
+        found: dict[str, PushRecord] = {}
+        for chunk in chunks(keys):
+            for record in self._select(
+                push_ledger.c.email.in_(chunk), push_ledger.c.outcome.not_in(_OUTSTANDING)
+            ):
+                held = found.get(record.email)
+                if held is None or held.outcome not in IN_CAMPAIGN_OUTCOMES:
+                    found[record.email] = record
+        return found
+
+    def summary(self, now: datetime) -> list[dict[str, Any]]:
+        """The outstanding pushes by outcome, reason and age in days (for the backlog view)."""
+        counts: Counter[tuple[str, str, int]] = Counter()
+        with self._engine.begin() as conn:
+            rows = conn.execute(
+                sa.select(
+                    push_ledger.c.outcome, push_ledger.c.reason, push_ledger.c.created_at
+                ).where(push_ledger.c.outcome.in_([*_OUTSTANDING, PushOutcome.GIVEN_UP.value]))
+            )
+            for outcome, reason, created in rows:
+                counts[(outcome, _reason_class(reason), (now - created).days)] += 1
+        return [
+            {"stage": "push", "state": outcome, "reason": reason, "age_days": age, "count": n}
+            for (outcome, reason, age), n in sorted(counts.items())
+        ]
+
+    def _select(
+        self, *conditions: sa.ColumnElement[bool], limit: int | None = None
+    ) -> list[PushRecord]:
+        """Ledger rows matching all ``conditions``, oldest claim first."""
+        query = sa.select(push_ledger).where(*conditions).order_by(push_ledger.c.claimed_at)
+        if limit is not None:
+            query = query.limit(limit)
+        with self._engine.begin() as conn:
+            return [_push_record(row) for row in conn.execute(query)]
+
+
+def _reason_class(reason: str | None) -> str:
+    """A reason reduced to its kind (the text before the first colon), so counts group."""
+    return (reason or "").split(":", 1)[0].strip()[:80]
+
+
+def _push_record(row: Row[Any]) -> PushRecord:
+    """A ledger row as a :class:`PushRecord`."""
+    return PushRecord(
+        campaign_id=row.campaign_id,
+        email=row.email,
+        outcome=PushOutcome(row.outcome),
+        payload_hash=row.payload_hash,
+        run_id=row.run_id,
+        attempts=row.attempts,
+        claimed_at=row.claimed_at,
+        completed_at=row.completed_at,
+        reason=row.reason,
+        lemlist_lead_id=row.lemlist_lead_id,
+        segment=row.segment,
+        lead=row.lead,
+        sent=bool(row.sent),
+        lease_expires_at=row.lease_expires_at,
+        next_attempt_at=row.next_attempt_at,
+        created_at=row.created_at,
+    )
