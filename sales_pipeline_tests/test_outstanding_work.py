@@ -44,9 +44,9 @@ def backlog(store: PipelineStore) -> WorkBacklog:
     return WorkBacklog(store, SCHEDULE)
 
 
-def _claim(ledger: PushLedger, run: str, now: datetime, **kwargs: object) -> bool:
+def _claim(ledger: PushLedger, run: str, now: datetime) -> bool:
     return ledger.record_push_intent(
-        "cam_1", "ana@acme.com", "h", run, lead=LEAD, segment="smb", now=now, **kwargs
+        "cam_1", "ana@acme.com", "h", run, lead=LEAD, segment="smb", now=now
     )
 
 
