@@ -277,11 +277,15 @@ def _without_markup(text: str) -> str:
 
 
 def _strip_markup(text: str) -> str:
-    """Tags removed (script and style blocks with their content), then stray angle brackets."""
+    """Script and style blocks removed with their content, then tags, then stray angle
+    brackets; blocks first each time, so that removing one cannot leave a reassembled block's
+    content behind as text."""
     previous = None
     while previous != text:
         previous = text
-        text = _TAG.sub("", _MARKUP_BLOCK.sub("", text))
+        text = _MARKUP_BLOCK.sub("", text)
+        if text == previous:
+            text = _TAG.sub("", text)
     return text.replace("<", "").replace(">", "")
 
 
