@@ -233,7 +233,8 @@ def text_length(value: str) -> int:
 def clean_text(value: str | None, field: str) -> str | None:
     """``value`` made clean for ``field`` (the policy in the module docstring); None when
     nothing acceptable is left. The result always passes :func:`text_problem`."""
-    kind = rule(field).kind
+    field_rule = rule(field)
+    kind = field_rule.kind
     if value is None:
         return None
     if kind is Kind.EMAIL:
@@ -244,7 +245,7 @@ def clean_text(value: str | None, field: str) -> str | None:
         return candidate if candidate and text_problem(candidate, field) is None else None
     text = _normalized(_without_markup(value))
     reserve = 1 if text[:1] in FORMULA_TRIGGERS else 0
-    text = _cut(text, rule(field).max_length - reserve)
+    text = _cut(text, field_rule.max_length - reserve)
     if not _has_content(text):
         return None
     return neutralize_formula(text)
