@@ -238,7 +238,7 @@ def clean_text(value: str | None, field: str) -> str | None:
     if value is None:
         return None
     if kind is Kind.EMAIL:
-        return None if email_problem(value) else value.strip(" ").lower()
+        return None if email_problem(value) else value.strip(" \t\r\n").lower()
     if kind is not Kind.TEXT:
         candidate = _normalized(_visible(value))
         candidate = candidate.lower() if kind is Kind.DOMAIN else candidate
@@ -249,6 +249,16 @@ def clean_text(value: str | None, field: str) -> str | None:
     if not _has_content(text):
         return None
     return neutralize_formula(text)
+
+
+def overlong(value: str | None, field: str) -> int | None:
+    """The length (in UTF-16 units) ``value`` would have once cleaned for the free-text
+    ``field`` if it exceeds the field's limit, else None: a caller that would rather refuse an
+    overlong record than cut it (a 10 KB job title is a broken record) asks this first."""
+    if value is None or rule(field).kind is not Kind.TEXT:
+        return None
+    length = text_length(_normalized(_without_markup(value)))
+    return length if length > MAX_LENGTHS[field] else None
 
 
 def neutralize_formula(value: str) -> str:
@@ -454,7 +464,8 @@ def _shape_problem(value: str, kind: Kind) -> str | None:
 
 def email_problem(email: str | None) -> str | None:
     """Why ``email`` is not an acceptable address, in a few words that never quote it; None
-    when it is (surrounding spaces and upper case are fine: :func:`clean_text` removes them).
+    when it is (surrounding spaces, tabs and line breaks and upper case are fine: an address
+    exported with a trailing tab or newline is trimmed, as :func:`clean_text` does).
 
     Reasons: ``missing``; ``control_characters`` (any control, format or line-break character,
     tab included, anywhere); ``too_long`` (over 254); ``formula_start`` (the local part starts
@@ -462,7 +473,7 @@ def email_problem(email: str | None) -> str | None:
     neutralizing it would change it); ``local_part_too_long`` (over 64);
     ``not_an_email_address`` (not :data:`EMAIL_PATTERN` once lower-cased).
     """
-    address = (email or "").strip(" ")
+    address = (email or "").strip(" \t\r\n")
     if not address:
         return "missing"
     if any(

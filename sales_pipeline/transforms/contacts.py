@@ -3,13 +3,16 @@
 :func:`normalize_contacts` turns contact objects into :class:`NormalizedContacts` and
 :class:`QuarantinedRecords`. Policy, so nothing is dropped silently:
 
-* Text is NFC-normalized, HTML-unescaped, stripped of tags (``<script>``/``<style>`` with
-  their content), control characters and repeated whitespace, then trimmed; empty is null.
-* Emails are trimmed and lower-cased, then must match :data:`EMAIL_PATTERN` (ASCII, at most
-  254 characters). A missing or invalid email quarantines the contact.
-* A text value longer than :data:`TEXT_MAX_LENGTHS` *after* cleaning quarantines the contact
-  rather than being truncated: a 10 KB job title is a broken record a person should look at,
-  and a truncated one would still end up in a personalized email.
+* Text follows the one text policy (:mod:`sales_pipeline.domain.text`): markup, invisible and
+  control characters removed, NFC, cut to the field's limit, spreadsheet formulas neutralized;
+  a phone that is not one is dropped; empty is null. The vendor clients check values against
+  the same policy before sending, so nothing that passes here is refused there.
+* Emails are trimmed and lower-cased; a missing one, or one the policy refuses (control
+  characters, too long, a local part starting with a formula character, not an address),
+  quarantines the contact with the policy's reason.
+* A free-text value longer than the policy's limit once cleaned quarantines the contact rather
+  than being cut: a 10 KB job title is a broken record a person should look at, and a cut one
+  would still end up in a personalized email.
 * ``hs_email_optout`` must be ``true``, ``false`` or unset; anything else is quarantined
   (we cannot tell whether the person opted out). ``lastmodifieddate`` (falling back to the
   object's ``updatedAt``) must be an ISO 8601 timestamp.
@@ -23,10 +26,8 @@ the quarantine (one row per faulty field).
 """
 
 import hashlib
-import html
 import json
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,11 +36,15 @@ import pandas as pd
 from pandera.typing.pandas import DataFrame
 
 from sales_pipeline.domain.records import normalize_email
+from sales_pipeline.domain.text import (
+    DOMAIN_PATTERN,
+    clean_text,
+    email_problem,
+    overlong,
+    printable,
+)
 from sales_pipeline.transforms.masking import _MASKS, mask_email
 from sales_pipeline.transforms.schemas import (
-    DOMAIN_PATTERN,
-    EMAIL_MAX_LENGTH,
-    EMAIL_PATTERN,
     TEXT_MAX_LENGTHS,
     NormalizedContacts,
     QuarantinedRecords,
@@ -94,35 +99,17 @@ FREE_MAIL_DOMAINS = frozenset(
 )
 """Mailbox providers: an address there says nothing about the person's company."""
 
-_MARKUP_BLOCK = re.compile(r"<(script|style)\b[^>]*>.*?(?:</\1\s*>|\Z)", re.IGNORECASE | re.DOTALL)
-_TAG = re.compile(r"<[^<>]*>")
-_CONTROL_OR_SPACE = re.compile(r"[\x00-\x1f\x7f-\x9f\s]+")
 _URL_HOST = re.compile(r"^(?:[a-z][a-z0-9+.-]*:)?(?://)?(?:www\.)?([^/:?#\s@]+)")
 
 
 # Masking --------------------------------------------------------------------------------------
 
 
-def clean_text(value: str) -> str | None:
-    """Sanitize one free-text value (see the module docstring); None when nothing is left."""
-    text = html.unescape(unicodedata.normalize("NFC", value))
-    previous = None
-    while previous != text:
-        previous = text
-        text = _TAG.sub("", _MARKUP_BLOCK.sub("", text))
-    text = _CONTROL_OR_SPACE.sub(" ", text.replace("<", "").replace(">", "")).strip()
-    return text or None
-
-
-def _clean_column(values: pd.Series) -> pd.Series:
-    """:func:`clean_text` over a column of strings and nulls; result has pandas' str dtype."""
-    return values.map(clean_text, na_action="ignore").astype("str")
-
-
-def vendor_text(values: pd.Series, column: str) -> pd.Series:
-    """Clean vendor text and cut it to the column's length limit (vendor data is not
-    quarantined: a contact is not refused for what a vendor says about it)."""
-    return _clean_column(values).str.slice(0, TEXT_MAX_LENGTHS[column])
+def clean_column(values: pd.Series, column: str) -> pd.Series:
+    """The text policy's :func:`~sales_pipeline.domain.text.clean_text` for ``column`` over a
+    column of strings and nulls; the result has pandas' str dtype. Vendor text goes through it
+    too (a contact is not refused for what a vendor says about it)."""
+    return values.map(lambda value: clean_text(value, column), na_action="ignore").astype("str")
 
 
 def domain_from_url(values: pd.Series) -> pd.Series:
@@ -153,13 +140,18 @@ class _Problem:
     reason: pd.Series | str
 
 
-def _length_problems(column: pd.Series, field: str, limit: int) -> _Problem:
-    """Values longer than ``limit`` characters."""
-    lengths = column.str.len()
+def _length_problems(values: pd.Series, field: str, column: str) -> _Problem:
+    """Values that would exceed ``column``'s limit once cleaned: the record is refused rather
+    than cut (a 10 KB job title is a broken record a person should look at, and a truncated
+    one would still end up in a personalized email)."""
+    lengths = values.map(lambda value: overlong(value, column), na_action="ignore")
+    limit = TEXT_MAX_LENGTHS[column]
     return _Problem(
-        rows=lengths > limit,
+        rows=lengths.notna(),
         field=field,
-        reason="too_long: " + lengths.astype("Int64").astype("str") + f" characters, limit {limit}",
+        reason=lengths.map(
+            lambda n: f"too_long: {int(n)} characters, limit {limit}", na_action="ignore"
+        ),
     )
 
 
@@ -172,26 +164,29 @@ def normalize_contacts(
     contacts and the quarantined records.
     """
     raw = _contact_frame(raw_records)
+    email_problems = raw["email"].map(email_problem, na_action="ignore")
     email = raw["email"].map(normalize_email, na_action="ignore").replace("", None).astype("str")
-    texts = {column: _clean_column(raw[name]) for name, column in _TEXT_PROPERTIES.items()}
+    texts = {column: clean_column(raw[name], column) for name, column in _TEXT_PROPERTIES.items()}
     optout = raw["hs_email_optout"].str.strip().str.lower()
     modified = pd.to_datetime(raw["lastmodifieddate"], utc=True, errors="coerce", format="ISO8601")
 
     problems = [
         _Problem(raw["id"].isna(), "id", "missing"),
-        _length_problems(raw["id"], "id", TEXT_MAX_LENGTHS["hubspot_id"]),
-        _Problem(email.isna(), "email", "missing"),
-        _length_problems(email, "email", EMAIL_MAX_LENGTH),
         _Problem(
-            email.notna()
-            & (email.str.len() <= EMAIL_MAX_LENGTH)
-            & ~email.str.fullmatch(EMAIL_PATTERN).eq(True),
+            raw["id"].str.len() > TEXT_MAX_LENGTHS["hubspot_id"],
+            "id",
+            f"too_long: limit {TEXT_MAX_LENGTHS['hubspot_id']}",
+        ),
+        _Problem(email.isna(), "email", "missing"),
+        _Problem(
+            email.notna() & email_problems.notna(),
             "email",
-            "invalid: not an email address",
+            email_problems.fillna("").map("invalid: {}".format),
         ),
         *(
-            _length_problems(texts[column], name, TEXT_MAX_LENGTHS[column])
+            _length_problems(raw[name], name, column)
             for name, column in _TEXT_PROPERTIES.items()
+            if column != "phone"
         ),
         _Problem(
             optout.notna() & ~optout.isin(["true", "false", ""]),
@@ -284,7 +279,7 @@ def _masked_hubspot_record(record: Mapping[str, Any]) -> str:
                 value = mask(value)
             elif len(value) > 64:
                 value = f"{value[:64]}... ({len(value)} characters)"
-        masked[name] = value
+        masked[name] = printable(value)
     return json.dumps(masked, ensure_ascii=False, sort_keys=True)
 
 

@@ -9,10 +9,10 @@ from pandera.typing.pandas import DataFrame
 
 from sales_pipeline.domain.outcomes import EmailStatus, EnrichmentStatus, MatchStatus
 from sales_pipeline.domain.records import CachedEnrichment
+from sales_pipeline.domain.text import DOMAIN_PATTERN
 from sales_pipeline.transforms.contacts import FREE_MAIL_DOMAINS
 from sales_pipeline.transforms.explorium import first_present
 from sales_pipeline.transforms.schemas import (
-    DOMAIN_PATTERN,
     EnrichedContacts,
     EnrichmentFields,
     EnrichmentRecords,

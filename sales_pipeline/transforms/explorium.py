@@ -9,7 +9,7 @@ import pandera.pandas as pa
 from pandera.typing.pandas import DataFrame
 
 from sales_pipeline.domain.records import normalize_email
-from sales_pipeline.transforms.contacts import domain_from_url, vendor_text
+from sales_pipeline.transforms.contacts import clean_column, domain_from_url
 from sales_pipeline.transforms.schemas import (
     BulkEnrichAnswer,
     BusinessEnrichItem,
@@ -86,7 +86,7 @@ def first_present(*candidates: pd.Series) -> pd.Series:
 
 def _lower_text(values: pd.Series, column: str) -> pd.Series:
     """Cleaned, lower-cased vendor text (taxonomy values such as job levels)."""
-    return vendor_text(values, column).str.lower()
+    return clean_column(values, column).str.lower()
 
 
 @dataclass(frozen=True)
@@ -191,7 +191,7 @@ def parse_contact_information(answer: Mapping[str, Any]) -> DataFrame[ContactInf
             "prospect_id": data["prospect_id"],
             "professional_email": email.map(normalize_email, na_action="ignore"),
             "professional_email_status": data["professional_email_status"],
-            "phone": vendor_text(first_present(data["mobile_phone"], phones), "phone"),
+            "phone": clean_column(first_present(data["mobile_phone"], phones), "phone"),
         }
     )
     return validated(ContactInformation, frame)
@@ -224,13 +224,13 @@ def parse_profiles(answer: Mapping[str, Any]) -> DataFrame[Profiles]:
     frame = pd.DataFrame(
         {
             "prospect_id": data["prospect_id"],
-            "job_title": vendor_text(data["job_title"], "job_title"),
+            "job_title": clean_column(data["job_title"], "job_title"),
             "job_level": _lower_text(level, "job_level"),
             "job_department": _lower_text(department, "job_department"),
-            "company_name": vendor_text(data["company_name"], "company_name"),
+            "company_name": clean_column(data["company_name"], "company_name"),
             "company_domain": domain_from_url(data["company_website"]),
-            "country": vendor_text(data["country_name"], "country"),
-            "linkedin_url": vendor_text(data["linkedin"], "linkedin_url"),
+            "country": clean_column(data["country_name"], "country"),
+            "linkedin_url": clean_column(data["linkedin"], "linkedin_url"),
         }
     )
     return validated(Profiles, frame)
@@ -244,14 +244,14 @@ def parse_firmographics(answer: Mapping[str, Any]) -> DataFrame[Firmographics]:
     frame = pd.DataFrame(
         {
             "business_id": data["business_id"],
-            "company_name": vendor_text(data["name"], "company_name"),
+            "company_name": clean_column(data["name"], "company_name"),
             "company_domain": domain_from_url(data["website"]),
             "company_size": data["number_of_employees_range"],
-            "yearly_revenue_range": vendor_text(
+            "yearly_revenue_range": clean_column(
                 data["yearly_revenue_range"], "yearly_revenue_range"
             ),
-            "industry": vendor_text(data["linkedin_industry_category"], "industry"),
-            "country": vendor_text(data["country_name"], "country"),
+            "industry": clean_column(data["linkedin_industry_category"], "industry"),
+            "country": clean_column(data["country_name"], "country"),
         }
     )
     return validated(Firmographics, frame)

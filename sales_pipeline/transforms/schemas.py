@@ -26,39 +26,14 @@ from sales_pipeline.domain.outcomes import (
     EnrichmentStatus,
     ExclusionReason,
 )
-
-EMAIL_MAX_LENGTH = 254
-"""RFC 5321's limit on a whole address."""
-
-EMAIL_PATTERN = (
-    r"^(?=[^@]{1,64}@)"
-    r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-    r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\Z"
-)
-"""A lower-case, ASCII address: dot-atom local part of at most 64 characters, a dotted host name
-with an alphabetic top-level domain. Stricter than RFC 5322, as the vendors are."""
-
-DOMAIN_PATTERN = r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\Z"
-"""A lower-case host name such as ``acme.com``."""
+from sales_pipeline.domain.text import DOMAIN_PATTERN, EMAIL_MAX_LENGTH, EMAIL_PATTERN, MAX_LENGTHS
 
 PROSPECT_ID_PATTERN = r"^[a-f0-9]{40}\Z"
 BUSINESS_ID_PATTERN = r"^[a-f0-9]{32}\Z"
 
-TEXT_MAX_LENGTHS: Mapping[str, int] = {
-    "hubspot_id": 64,
-    "first_name": 100,
-    "last_name": 100,
-    "company": 255,
-    "job_title": 255,
-    "phone": 50,
-    "country": 100,
-    "job_level": 100,
-    "job_department": 100,
-    "company_name": 255,
-    "yearly_revenue_range": 50,
-    "industry": 255,
-    "linkedin_url": 2048,
-}
+TEXT_MAX_LENGTHS: Mapping[str, int] = {"hubspot_id": 64, **MAX_LENGTHS}
+"""Each text column's longest value: the text policy's limits (shared with the vendor clients,
+so a value that fits here is never refused at send time), plus HubSpot's record id."""
 """The longest value each text column may hold (characters)."""
 
 UTCTimestamp = Annotated[pd.DatetimeTZDtype, "us", "UTC"]
