@@ -115,7 +115,9 @@ def dev_server(tmp_path: Path) -> Iterator[DevServer]:
         )
     try:
         ui_url = f"http://127.0.0.1:{port}"
-        yield DevServer(ui_url, _wait_until_serving(process, log, ui_url))
+        dev = DevServer(ui_url, _wait_until_serving(process, log, ui_url))
+        dev.graphql("mutation { setNuxSeen }")  # no first-visit newsletter dialog over the pages
+        yield dev
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
@@ -146,7 +148,7 @@ def _playwright_or_skip() -> Playwright:
 @pytest.fixture
 def page(tmp_path: Path) -> Iterator[Page]:
     """A page of a fresh headless Chromium (own profile folder), 1600x1000, whose waits last up
-    to a minute, and which dismisses Dagster's first-visit newsletter dialog when it shows."""
+    to a minute."""
     playwright = _playwright_or_skip()
     try:
         browser = playwright.chromium.launch_persistent_context(
@@ -157,12 +159,7 @@ def page(tmp_path: Path) -> Iterator[Page]:
             viewport={"width": 1600, "height": 1000},
         )
         browser.set_default_timeout(UI_TIMEOUT_MS)
-        page = browser.new_page()
-        page.add_locator_handler(
-            page.get_by_role("dialog").filter(has_text="Join the Dagster community"),
-            lambda dialog: dialog.get_by_role("button", name="Skip").click(),
-        )
-        yield page
+        yield browser.new_page()
         browser.close()
     finally:
         playwright.stop()

@@ -74,13 +74,15 @@ def wait_for_run(dev: DevServer, run_id: str) -> str:
     return f"{status} after {RUN_TIMEOUT_S} s"
 
 
-def open_asset_from_the_graph(page: Page, ui_url: str, asset: str, group: str) -> None:
-    """Lineage: unfold ``group`` in the graph's sidebar and select ``asset`` in it."""
+def open_asset_from_the_graph(page: Page, ui_url: str, asset: str, group: str, check: str) -> None:
+    """Lineage: unfold ``group`` in the graph's sidebar, select ``asset``, and wait for the
+    asset's panel to list ``check``."""
     page.goto(f"{ui_url}/asset-groups")
     page.get_by_text(group, exact=True).first.click()
     page.keyboard.press("ArrowRight")
     page.get_by_text(asset, exact=True).first.click()
     expect(page.get_by_text("View in Asset Catalog")).to_be_visible()
+    expect(page.get_by_text(check, exact=True).first).to_be_visible()
 
 
 def prepare_one_day(page: Page, day: str) -> Locator:
@@ -142,7 +144,7 @@ def test_a_day_launched_from_the_ui_shows_its_counts_and_check_and_no_email(
     assert world, "the sandbox's world holds no address to look for"
     seen: dict[str, str] = {}
     with screenshot_on_failure(page, artifacts):
-        open_asset_from_the_graph(page, ui, "lemlist_leads", group="outreach")
+        open_asset_from_the_graph(page, ui, "lemlist_leads", "outreach", PUSH_CHECK)
         page.screenshot(path=artifacts / "1-asset-graph.png")
         seen["asset graph"] = page.inner_text("body")
         page.get_by_text("View in Asset Catalog").click()
