@@ -1,6 +1,6 @@
 """The Dagster code location: assets, checks, jobs, schedules, sensors and resources."""
 
-from dagster import Definitions
+from dagster import Definitions, ExecutorDefinition
 
 from sales_pipeline.defs.alerts import run_failure_alert
 from sales_pipeline.defs.assets import ENGAGEMENT_ASSETS, PIPELINE_ASSETS
@@ -15,6 +15,17 @@ from sales_pipeline.settings import Settings, load_settings
 __all__ = ["build_definitions", "defs", "pipeline_job"]
 
 
+def _executor(settings: Settings) -> ExecutorDefinition | None:
+    """Celery's executor when ``SALES_PIPELINE_EXECUTOR=celery`` (broker and queue from the run
+    config, ``deploy/celery.yaml``), else None: Dagster's default, a process per step.
+    dagster-celery is imported only then, so a deployment without Celery never loads it."""
+    if settings.executor != "celery":
+        return None
+    from dagster_celery import celery_executor
+
+    return celery_executor
+
+
 def build_definitions(
     resources: PipelineResources | None = None, settings: Settings | None = None
 ) -> Definitions:
@@ -23,6 +34,7 @@ def build_definitions(
     settings = settings or load_settings()
     resources = resources or resources_from_settings(settings)
     return Definitions(
+        executor=_executor(settings),
         assets=[*PIPELINE_ASSETS, *ENGAGEMENT_ASSETS],
         asset_checks=ASSET_CHECKS,
         jobs=[pipeline_job, engagement_job],

@@ -85,6 +85,12 @@ class Settings(BaseSettings):
     max_push_failure_rate: float = Field(
         default=0.10, ge=0, le=1, validation_alias=_env("SALES_PIPELINE_MAX_PUSH_FAILURE_RATE")
     )
+    executor: Literal["default", "celery"] = Field(
+        default="default",
+        validation_alias=_env("SALES_PIPELINE_EXECUTOR"),
+        description="Where steps run: Dagster's default (a process per step) or Celery "
+        "workers (deploy/celery.yaml). Set it alike on the webserver, daemon and workers.",
+    )
     failure_webhook_url: SecretStr | None = Field(
         default=None, validation_alias=_env("SALES_PIPELINE_FAILURE_WEBHOOK_URL")
     )

@@ -8,8 +8,6 @@ through the database, against the sandbox with its real limits.
 
 import contextlib
 import os
-import secrets
-import shutil
 import signal
 import subprocess
 import sys
@@ -36,12 +34,17 @@ from sales_pipeline.cli.demo import recent_partitions
 from sales_pipeline.definitions import build_definitions
 from sales_pipeline.defs.alerts import run_partition
 from sales_pipeline.defs.assets import PIPELINE_ASSETS
+from sales_pipeline_tests.deployment import (
+    deployment_environment,
+    open_instance_here,
+    production_dagster_home,
+    throwaway_database,
+)
 from sales_pipeline_tests.pipeline.conftest import PipelineWorld, make_world
 
 pytestmark = pytest.mark.postgres
 
 REPO = Path(__file__).resolve().parents[2]
-SERVER = "postgresql://postgres@127.0.0.1:5432"
 DAYS = recent_partitions(4)[:-1]
 """Three complete days, about 50 contacts each in a 1,500-contact world."""
 VENDOR_POOLS = ("hubspot", "explorium", "lemlist")
@@ -52,43 +55,13 @@ FINISHED = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus
 @pytest.fixture
 def database() -> Iterator[str]:
     """A throwaway database ``sp_dagster_<hex>``, dropped afterwards."""
-    name = f"sp_dagster_{secrets.token_hex(4)}"
-    admin = sa.create_engine(f"{SERVER}/test", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{SERVER}/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with throwaway_database("sp_dagster") as url:
+        yield url
 
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[PipelineWorld]:
     yield from make_world(tmp_path)
-
-
-def _environment(world: PipelineWorld, database: str, dagster_home: Path) -> dict[str, str]:
-    """What an operator sets on the daemon's machine (docs/operations.md)."""
-    creds = world.sandbox.credentials
-    return {
-        **os.environ,
-        "DAGSTER_HOME": str(dagster_home),
-        "DAGSTER_PG_HOST": "127.0.0.1",
-        "DAGSTER_PG_PORT": "5432",
-        "DAGSTER_PG_USERNAME": "postgres",
-        "DAGSTER_PG_PASSWORD": "",
-        "DAGSTER_PG_DB": database.rpartition("/")[2],
-        "SALES_PIPELINE_HOME": str(world.home),
-        "SALES_PIPELINE_DATABASE_URL": database,
-        "HUBSPOT_BASE_URL": world.sandbox.hubspot_url,
-        "HUBSPOT_ACCESS_TOKEN": creds.hubspot_token,
-        "EXPLORIUM_BASE_URL": world.sandbox.explorium_url,
-        "EXPLORIUM_API_KEY": creds.explorium_key,
-        "LEMLIST_BASE_URL": world.sandbox.lemlist_url,
-        "LEMLIST_API_KEY": creds.lemlist_key,
-    }
 
 
 def _request_backfill(instance: DagsterInstance) -> str:
@@ -182,13 +155,9 @@ def _most_at_once(records: list[Any]) -> int:
 def test_a_backfill_on_postgresql_runs_concurrently_within_the_vendors_limits(
     world: PipelineWorld, database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    dagster_home = tmp_path / "dagster_home"
-    dagster_home.mkdir()
-    shutil.copy(REPO / "deploy" / "dagster.production.yaml", dagster_home / "dagster.yaml")
-    env = _environment(world, database, dagster_home)
-    for name in ("DAGSTER_PG_HOST", "DAGSTER_PG_PORT", "DAGSTER_PG_USERNAME", "DAGSTER_PG_DB"):
-        monkeypatch.setenv(name, env[name])
-    monkeypatch.setenv("DAGSTER_PG_PASSWORD", "")
+    dagster_home = production_dagster_home(tmp_path / "dagster_home")
+    env = deployment_environment(world, database, dagster_home)
+    open_instance_here(monkeypatch, env)
 
     log = tmp_path / "daemon.log"
     started = time.monotonic()

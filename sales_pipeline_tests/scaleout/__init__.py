@@ -1,0 +1,1 @@
+"""Scale-out: the pipeline's steps on Celery workers, on the PostgreSQL-backed instance."""
