@@ -4,6 +4,12 @@ from dagster import Definitions, ExecutorDefinition
 
 from sales_pipeline.defs.alerts import run_failure_alert
 from sales_pipeline.defs.assets import ENGAGEMENT_ASSETS, PIPELINE_ASSETS
+from sales_pipeline.defs.backlog import (
+    backlog_job,
+    outstanding_work_sensor,
+    pipeline_backlog,
+    pipeline_backlog_is_healthy,
+)
 from sales_pipeline.defs.checks import ASSET_CHECKS
 from sales_pipeline.defs.io_manager import StoreFrameIOManager
 from sales_pipeline.defs.jobs import engagement_job, pipeline_job
@@ -35,11 +41,16 @@ def build_definitions(
     resources = resources or resources_from_settings(settings)
     return Definitions(
         executor=_executor(settings),
-        assets=[*PIPELINE_ASSETS, *ENGAGEMENT_ASSETS],
-        asset_checks=ASSET_CHECKS,
-        jobs=[pipeline_job, engagement_job],
+        assets=[*PIPELINE_ASSETS, *ENGAGEMENT_ASSETS, pipeline_backlog],
+        asset_checks=[*ASSET_CHECKS, pipeline_backlog_is_healthy],
+        jobs=[pipeline_job, engagement_job, backlog_job],
         schedules=[schedule_from_settings(settings)],
-        sensors=[hubspot_changes_sensor, lemlist_activity_sensor, run_failure_alert],
+        sensors=[
+            hubspot_changes_sensor,
+            lemlist_activity_sensor,
+            outstanding_work_sensor,
+            run_failure_alert,
+        ],
         resources={
             **resources.as_dict(),
             "io_manager": StoreFrameIOManager(store=resources.store),

@@ -91,6 +91,18 @@ class Settings(BaseSettings):
         description="Where steps run: Dagster's default (a process per step) or Celery "
         "workers (deploy/celery.yaml). Set it alike on the webserver, daemon and workers.",
     )
+    max_backlog: int = Field(
+        default=1000,
+        ge=0,
+        validation_alias=_env("SALES_PIPELINE_MAX_BACKLOG"),
+        description="Owed work items past which the backlog check warns.",
+    )
+    max_backlog_age_days: int = Field(
+        default=3,
+        ge=0,
+        validation_alias=_env("SALES_PIPELINE_MAX_BACKLOG_AGE_DAYS"),
+        description="Age of the oldest owed item past which the backlog check warns.",
+    )
     failure_webhook_url: SecretStr | None = Field(
         default=None, validation_alias=_env("SALES_PIPELINE_FAILURE_WEBHOOK_URL")
     )

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import yaml
 
+from sales_pipeline.cli import backlog
 from sales_pipeline.sandbox import Credentials, SandboxConfig, SandboxOptions, run_sandbox, serve
 
 
@@ -156,6 +157,12 @@ def _run_doctor(args: argparse.Namespace) -> int:
     return run_doctor(load_settings())
 
 
+def _run_backlog(args: argparse.Namespace) -> int:
+    from sales_pipeline.settings import load_settings
+
+    return backlog.run(args, load_settings())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sales-pipeline`` console script."""
     parser = argparse.ArgumentParser(prog="sales-pipeline", description=__doc__)
@@ -168,8 +175,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="check every configured API, the store and the rate limiter",
         description="One line per check; non-zero exit on any failure; never prints a secret.",
     )
+    backlog.add_parser(subparsers)
     args = parser.parse_args(argv)
-    commands = {"sandbox": _run_sandbox, "demo": _run_demo, "dev": _run_dev, "doctor": _run_doctor}
+    commands = {
+        "sandbox": _run_sandbox,
+        "demo": _run_demo,
+        "dev": _run_dev,
+        "doctor": _run_doctor,
+        "backlog": _run_backlog,
+    }
     return commands[args.command](args)
 
 

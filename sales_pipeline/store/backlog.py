@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sales_pipeline.domain.records import normalize_email
 from sales_pipeline.domain.retry import RetrySchedule
 from sales_pipeline.store.engine import chunks, dialect_insert
+from sales_pipeline.store.ledger import PushLedger
 from sales_pipeline.store.pipeline_store import PipelineStore
 from sales_pipeline.store.tables import work_item
 
@@ -296,3 +297,15 @@ class WorkBacklog:
                 )
                 for row in conn.execute(query)
             ]
+
+
+SUMMARY_COLUMNS = ("stage", "state", "reason", "age_days", "count")
+"""The columns of :func:`outstanding_summary`'s rows."""
+
+
+def outstanding_summary(
+    ledger: PushLedger, backlog: WorkBacklog, now: datetime
+) -> list[dict[str, Any]]:
+    """Every stage's owed and given-up work counted by state, reason and age in whole days:
+    the pushes of the ledger and the items of the backlog."""
+    return [*ledger.summary(now), *backlog.summary(now)]

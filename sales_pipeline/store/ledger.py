@@ -17,7 +17,7 @@ RetrySchedule`); one deferred too often or for too long is *given up* with its r
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -234,6 +234,45 @@ class PushLedger:
             )
         return released.rowcount
 
+    def retry(self, email: str, now: datetime) -> int:
+        """Make the deferred or given-up pushes of ``email`` due at once with a fresh attempt
+        count (an operator's retry); returns how many."""
+        return self._set_owed(email, [PushOutcome.DEFERRED, PushOutcome.GIVEN_UP], now)
+
+    def give_up(self, email: str, reason: str, now: datetime) -> int:
+        """Give up the deferred pushes of ``email`` by hand, with ``reason``; returns how many."""
+        with self._engine.begin() as conn:
+            return conn.execute(
+                push_ledger.update()
+                .where(
+                    push_ledger.c.email == normalize_email(email),
+                    push_ledger.c.outcome == PushOutcome.DEFERRED.value,
+                )
+                .values(
+                    outcome=PushOutcome.GIVEN_UP.value,
+                    reason=reason,
+                    completed_at=now,
+                    next_attempt_at=None,
+                )
+            ).rowcount
+
+    def _set_owed(self, email: str, outcomes: Sequence[PushOutcome], now: datetime) -> int:
+        with self._engine.begin() as conn:
+            return conn.execute(
+                push_ledger.update()
+                .where(
+                    push_ledger.c.email == normalize_email(email),
+                    push_ledger.c.outcome.in_([o.value for o in outcomes]),
+                )
+                .values(
+                    outcome=PushOutcome.DEFERRED.value,
+                    attempts=0,
+                    created_at=now,
+                    next_attempt_at=now,
+                    completed_at=None,
+                )
+            ).rowcount
+
     def due_pushes(
         self, now: datetime, *, exclude_run: str | None = None, limit: int = 10_000
     ) -> list[PushRecord]:
@@ -289,6 +328,10 @@ class PushLedger:
             push_ledger.c.email == normalize_email(email),
         )
         return records[0] if records else None
+
+    def given_up_pushes(self) -> list[PushRecord]:
+        """Pushes given up (by the schedule or by hand), oldest claim first."""
+        return self._select(push_ledger.c.outcome == PushOutcome.GIVEN_UP.value)
 
     def pending_pushes(self, campaign_id: str | None = None) -> list[PushRecord]:
         """Pushes still owed (``pending`` or ``deferred``), oldest claim first."""
