@@ -1,0 +1,85 @@
+"""Every HubSpot endpoint the client calls, and HubSpot's published sizes, in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sales_pipeline.clients.transport import Operation
+
+VENDOR = "hubspot"
+DEFAULT_BASE_URL = "https://api.hubapi.com"
+DEFAULT_AUTHORIZE_URL = "https://app.hubspot.com/oauth/authorize"
+SEARCH_PAGE_SIZE = 200
+"""HubSpot's maximum search page size."""
+SEARCH_RESULT_CAP = 10_000
+"""HubSpot serves at most this many results of one search query."""
+BATCH_MAX = 100
+"""HubSpot's maximum inputs per batch call."""
+PROPERTY_VALUE_MAX = 65_536
+"""Longest property value HubSpot stores."""
+
+
+@dataclass(frozen=True)
+class HubSpotEndpoints:
+    """Every HubSpot endpoint this client calls, for one CRM and one OAuth version."""
+
+    search_contacts: Operation
+    list_contacts: Operation
+    batch_read_contacts: Operation
+    batch_upsert_contacts: Operation
+    list_contact_properties: Operation
+    create_contact_properties: Operation
+    refresh_token: Operation
+    exchange_code: Operation
+
+    @classmethod
+    def for_versions(cls, crm: str, oauth: str) -> HubSpotEndpoints:
+        """The endpoints of CRM API ``crm`` and OAuth API ``oauth``."""
+        contacts = f"/crm/{crm}/objects/contacts"
+        properties = f"/crm/{crm}/properties/contacts"
+        token = f"/oauth/{oauth}/token"
+        return cls(
+            search_contacts=Operation(
+                "search_contacts", "POST", f"{contacts}/search", limits=("burst", "search")
+            ),
+            list_contacts=Operation("list_contacts", "GET", contacts, limits=("burst",)),
+            batch_read_contacts=Operation(
+                "batch_read_contacts", "POST", f"{contacts}/batch/read", limits=("burst",)
+            ),
+            batch_upsert_contacts=Operation(
+                "batch_upsert_contacts",
+                "POST",
+                f"{contacts}/batch/upsert",
+                idempotency=(
+                    "upsert keyed by email: sending the same inputs again sets the same "
+                    "values on the same contacts and creates nothing new"
+                ),
+                limits=("burst",),
+            ),
+            list_contact_properties=Operation(
+                "list_contact_properties", "GET", properties, limits=("burst",)
+            ),
+            create_contact_properties=Operation(
+                "create_contact_properties",
+                "POST",
+                f"{properties}/batch/create",
+                idempotency=(
+                    "a resend answers 'already exists' for the properties an earlier "
+                    "attempt created, which ensure_contact_properties accepts"
+                ),
+                limits=("burst",),
+            ),
+            refresh_token=Operation(
+                "refresh_token",
+                "POST",
+                token,
+                idempotency=(
+                    "a refresh only mints a new access token; the refresh token it "
+                    "answers with is persisted whichever attempt succeeds"
+                ),
+                limits=("burst",),
+            ),
+            exchange_code=Operation(
+                "exchange_code", "POST", token, idempotency=None, limits=("burst",)
+            ),
+        )
