@@ -54,9 +54,13 @@ class HealthReport:
 class VendorClient:
     """Base of the vendor clients: owns one `Transport`.
 
-    Subclasses pass their vendor name, auth, resolution table, limits and
-    quota reader; callers pass deployment choices (base URL, transport config,
-    a shared limiter or breaker, a session).
+    Subclasses pass their vendor name, API versions, auth, resolution table,
+    limits and quota reader; callers pass deployment choices (base URL,
+    transport config, a shared limiter or breaker, a session).
+
+    Attributes:
+        api_versions: The vendor API versions this client speaks, by API
+            (e.g. ``{"crm": "v3", "oauth": "v3"}``), for ``doctor`` and logs.
     """
 
     vendor: str
@@ -64,6 +68,7 @@ class VendorClient:
     def __init__(
         self,
         *,
+        api_versions: Mapping[str, str],
         base_url: str,
         auth: Auth,
         table: ResolutionTable,
@@ -75,6 +80,7 @@ class VendorClient:
         session: requests.Session | None,
     ) -> None:
         config = transport_config or TransportConfig()
+        self.api_versions = dict(api_versions)
         self.metrics = VendorMetrics(self.vendor)
         self._transport = Transport(
             self.vendor,
@@ -95,6 +101,10 @@ class VendorClient:
             quota_reader=quota_reader,
             session=session,
         )
+
+    def version_warnings(self) -> list[str]:
+        """What an operator must hear about the configured API versions (none by default)."""
+        return []
 
     def metrics_snapshot(self) -> dict[str, int | float | str]:
         """Counters and latency percentiles of this client, for Dagster metadata."""

@@ -145,6 +145,8 @@ class Operation:
             or ``None`` for a non-idempotent write.
         limits: Names of the vendor's `RateLimit`s the request counts against.
         expects_json: A 2xx body must be JSON (else it is retried as malformed).
+        fixed_params: Query parameters every call sends, before the call's own
+            (e.g. Lemlist's ``version=v2``).
     """
 
     name: str
@@ -153,6 +155,7 @@ class Operation:
     idempotency: str | None = "read"
     limits: tuple[str, ...] = ("default",)
     expects_json: bool = True
+    fixed_params: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -555,7 +558,8 @@ class Transport:
                 operation=operation.name,
                 field="body",
             )
-        return _Request(url=url, params=params, body=body, content_type=content_type)
+        query: dict[str, QueryValue] = {**dict(operation.fixed_params), **(params or {})}
+        return _Request(url=url, params=query or None, body=body, content_type=content_type)
 
     def _observe_quota(self, exchange: Exchange, auth: Auth) -> None:
         if self._quota_reader is None:

@@ -33,7 +33,7 @@ from sales_pipeline_tests.clients.conftest import (
 START = datetime(2025, 7, 7, tzinfo=UTC)
 END = START + timedelta(days=1)
 SEARCH_PATH = "/hubspot/crm/v3/objects/contacts/search"
-TOKEN_PATH = "/hubspot/oauth/v1/token"
+TOKEN_PATH = "/hubspot/oauth/v3/token"
 
 
 def rate_limited(policy: str, **headers: str) -> Scripted:
@@ -191,6 +191,7 @@ def oauth_client(
     store: InMemoryTokenStore,
     expires_in_s: float | None,
     bootstrap: str | None = None,
+    oauth_version: str = "v3",
 ) -> HubSpotClient:
     """An OAuth client on app ``app-1``; ``expires_in_s=None`` leaves the store empty."""
     if expires_in_s is not None:
@@ -209,7 +210,7 @@ def oauth_client(
             bootstrap_refresh_token=Secret(bootstrap) if bootstrap else None,
             handover_wait_s=0.3,
         ),
-        settings=HubSpotSettings(search_limit=1000),
+        settings=HubSpotSettings(search_limit=1000, oauth_version=oauth_version),
         transport_config=fast_config(),
         limiter=limiter,
     )
@@ -525,3 +526,22 @@ def test_check_health_reports_a_rejected_token_without_raising(server, hubspot):
     assert report.status == 401
     assert report.correlation_id == "c-9"
     assert server.requests[0].path == "/hubspot/crm/v3/objects/contacts"
+
+
+def test_oauth_v1_stays_selectable_and_is_flagged_as_deprecated(server, limiter):
+    client = oauth_client(server, limiter, InMemoryTokenStore(), expires_in_s=0, oauth_version="v1")
+    server.queue(token_answer("v1-access", "v1-refresh"), search_page(3))
+
+    assert client.count_contacts_modified_since(START) == 3
+
+    assert server.requests[0].path == "/hubspot/oauth/v1/token"
+    (warning,) = client.version_warnings()
+    assert "2027-02-16" in warning
+    assert "v3" in warning
+
+
+def test_oauth_defaults_to_v3_without_a_version_warning(server, limiter):
+    client = oauth_client(server, limiter, InMemoryTokenStore(), expires_in_s=3600)
+
+    assert client.api_versions == {"crm": "v3", "oauth": "v3"}
+    assert client.version_warnings() == []

@@ -26,7 +26,13 @@ from sales_pipeline.clients.auth import HeaderKeyAuth
 from sales_pipeline.clients.base import HealthReport, VendorClient, run_batches
 from sales_pipeline.clients.breaker import CircuitBreaker
 from sales_pipeline.clients.explorium.answers import enrich_result, match_results
-from sales_pipeline.clients.explorium.endpoints import DEFAULT_BASE_URL, VENDOR, ExploriumEndpoints
+from sales_pipeline.clients.explorium.endpoints import (
+    API_VERSION,
+    DEFAULT_BASE_URL,
+    VENDOR,
+    ExploriumEndpoints,
+    api_root,
+)
 from sales_pipeline.clients.explorium.models import (
     CONTACT_TYPES,
     EnrichResult,
@@ -54,7 +60,8 @@ class ExploriumClient(VendorClient):
 
     Args:
         base_url: ``https://api.explorium.ai/v1`` or the sandbox's
-            ``http://HOST:PORT/explorium/v1`` (the API version is part of it).
+            ``http://HOST:PORT/explorium/v1``; the trailing ``/v1`` may be left out
+            (the endpoint table writes the API version into each path).
         api_key: The API key, sent as the ``api_key`` header.
         settings: Limits, batch sizes, credit estimates.
         transport_config: Timeouts, retries, size bounds, breaker thresholds.
@@ -79,7 +86,8 @@ class ExploriumClient(VendorClient):
         self.settings = settings or ExploriumSettings()
         self._endpoints = ExploriumEndpoints()
         super().__init__(
-            base_url=base_url,
+            api_versions={"api": API_VERSION},
+            base_url=api_root(base_url),
             auth=HeaderKeyAuth("api_key", api_key),
             table=ResolutionTable(explorium_rules(self.settings)),
             limits={

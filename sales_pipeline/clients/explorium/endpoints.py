@@ -1,36 +1,51 @@
-"""Every Explorium endpoint the client calls, and Explorium's published sizes, in one place."""
+"""Every Explorium endpoint the client calls, its API version and Explorium's published sizes.
+
+Explorium publishes one API version, ``v1`` (`API_VERSION`), as the first
+segment of every path; there is nothing to select, so it is not configuration.
+The table below writes the version into each path, and `api_root` accepts a
+base URL given with or without it (``https://api.explorium.ai/v1``, as
+Explorium documents its base, or ``https://api.explorium.ai``).
+"""
 
 from __future__ import annotations
 
 from sales_pipeline.clients.transport import Operation
 
 VENDOR = "explorium"
-DEFAULT_BASE_URL = "https://api.explorium.ai/v1"
+API_VERSION = "v1"
+"""The only API version Explorium publishes."""
+DEFAULT_BASE_URL = f"https://api.explorium.ai/{API_VERSION}"
 BULK_MAX = 50
 """Explorium's maximum items per match or bulk-enrich call."""
 
+_V = f"/{API_VERSION}"
+_PAID_READ = "read: a repeat returns the same data (credits may be charged again)"
+
+
+def api_root(base_url: str) -> str:
+    """``base_url`` without a trailing ``/v1``: the table's paths carry the version."""
+    trimmed = base_url.rstrip("/")
+    return trimmed.removesuffix(_V)
+
 
 class ExploriumEndpoints:
-    """Every Explorium endpoint this client calls, in one place (below ``/v1``)."""
+    """Every Explorium endpoint this client calls, in one place."""
 
-    match_prospects = Operation("match_prospects", "POST", "/prospects/match")
-    match_businesses = Operation("match_businesses", "POST", "/businesses/match")
+    match_prospects = Operation("match_prospects", "POST", f"{_V}/prospects/match")
+    match_businesses = Operation("match_businesses", "POST", f"{_V}/businesses/match")
     enrich_contacts_information = Operation(
         "enrich_contacts_information",
         "POST",
-        "/prospects/contacts_information/bulk_enrich",
-        idempotency="read: a repeat returns the same data (credits may be charged again)",
+        f"{_V}/prospects/contacts_information/bulk_enrich",
+        idempotency=_PAID_READ,
     )
     enrich_profiles = Operation(
-        "enrich_profiles",
-        "POST",
-        "/prospects/profiles/bulk_enrich",
-        idempotency="read: a repeat returns the same data (credits may be charged again)",
+        "enrich_profiles", "POST", f"{_V}/prospects/profiles/bulk_enrich", idempotency=_PAID_READ
     )
     enrich_firmographics = Operation(
         "enrich_firmographics",
         "POST",
-        "/businesses/firmographics/bulk_enrich",
-        idempotency="read: a repeat returns the same data (credits may be charged again)",
+        f"{_V}/businesses/firmographics/bulk_enrich",
+        idempotency=_PAID_READ,
     )
-    get_credits = Operation("get_credits", "GET", "/credits")
+    get_credits = Operation("get_credits", "GET", f"{_V}/credits")

@@ -35,6 +35,7 @@ from sales_pipeline.clients.hubspot.endpoints import (
     DEFAULT_BASE_URL,
     VENDOR,
     HubSpotEndpoints,
+    oauth_version_warning,
 )
 from sales_pipeline.clients.hubspot.models import (
     ContactReadResult,
@@ -106,6 +107,10 @@ class HubSpotClient(VendorClient):
             assert access_token is not None
             auth = BearerTokenAuth(access_token)
         super().__init__(
+            api_versions={
+                "crm": self._endpoints.crm_version,
+                "oauth": self._endpoints.oauth_version,
+            },
             base_url=base_url,
             auth=auth,
             table=ResolutionTable(hubspot_rules(self.settings)),
@@ -131,6 +136,12 @@ class HubSpotClient(VendorClient):
                 reset_timeout_s=config.breaker_reset_timeout_s,
             )
         )
+
+    def version_warnings(self) -> list[str]:
+        """A warning when this OAuth client uses a deprecated OAuth version (see
+        `oauth_version_warning`); private-app clients never call the token endpoint."""
+        warning = oauth_version_warning(self._endpoints.oauth_version)
+        return [warning] if warning is not None and self._oauth is not None else []
 
     def iter_contacts_modified(
         self, start: datetime, end: datetime, properties: Sequence[str]

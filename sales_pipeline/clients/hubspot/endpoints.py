@@ -1,8 +1,19 @@
-"""Every HubSpot endpoint the client calls, and HubSpot's published sizes, in one place."""
+"""Every HubSpot endpoint the client calls, its API versions and HubSpot's published sizes.
+
+HubSpot versions two APIs this client uses, and both are configuration
+(`HubSpotSettings.crm_version`, `HubSpotSettings.oauth_version`):
+
+* the CRM API (contacts, search, batch, properties): ``v3`` is the only version
+  HubSpot publishes for these endpoints, so it is the only one accepted;
+* the OAuth token endpoint: ``v3`` (``/oauth/v3/token``, the default) and
+  ``v1`` (``/oauth/v1/token``, same form fields), which HubSpot retires on
+  2027-02-16 (`OAUTH_V1_SUNSET`); `oauth_version_warning` says so for ``doctor``.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from sales_pipeline.clients.transport import Operation
 
@@ -18,11 +29,30 @@ BATCH_MAX = 100
 PROPERTY_VALUE_MAX = 65_536
 """Longest property value HubSpot stores."""
 
+CRM_VERSIONS = ("v3",)
+"""CRM API versions this client speaks, the default first."""
+OAUTH_VERSIONS = ("v3", "v1")
+"""OAuth token endpoint versions this client speaks, the default first."""
+OAUTH_V1_SUNSET = date(2027, 2, 16)
+"""The day HubSpot retires ``/oauth/v1/token``."""
+
+
+def oauth_version_warning(version: str) -> str | None:
+    """What an operator must hear about OAuth API ``version``, or ``None`` when it is current."""
+    if version == "v1":
+        return (
+            f"HubSpot OAuth v1 (/oauth/v1/token) is deprecated and retired on "
+            f"{OAUTH_V1_SUNSET.isoformat()}: set the OAuth version to v3"
+        )
+    return None
+
 
 @dataclass(frozen=True)
 class HubSpotEndpoints:
     """Every HubSpot endpoint this client calls, for one CRM and one OAuth version."""
 
+    crm_version: str
+    oauth_version: str
     search_contacts: Operation
     list_contacts: Operation
     batch_read_contacts: Operation
@@ -34,11 +64,13 @@ class HubSpotEndpoints:
 
     @classmethod
     def for_versions(cls, crm: str, oauth: str) -> HubSpotEndpoints:
-        """The endpoints of CRM API ``crm`` and OAuth API ``oauth``."""
+        """The endpoints of CRM API ``crm`` and OAuth API ``oauth`` (see `HubSpotSettings`)."""
         contacts = f"/crm/{crm}/objects/contacts"
         properties = f"/crm/{crm}/properties/contacts"
         token = f"/oauth/{oauth}/token"
         return cls(
+            crm_version=crm,
+            oauth_version=oauth,
             search_contacts=Operation(
                 "search_contacts", "POST", f"{contacts}/search", limits=("burst", "search")
             ),

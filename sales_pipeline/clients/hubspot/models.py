@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sales_pipeline.clients.hubspot.endpoints import BATCH_MAX
+from sales_pipeline.clients.hubspot.endpoints import BATCH_MAX, CRM_VERSIONS, OAUTH_VERSIONS
 
 FIELD_TYPES: Mapping[str, frozenset[str]] = {
     "string": frozenset({"text", "textarea", "phonenumber", "html", "file"}),
@@ -24,8 +24,9 @@ class HubSpotSettings:
     """HubSpot tuning; defaults are the published values.
 
     Attributes:
-        crm_version: CRM API version in paths (``v3``).
-        oauth_version: OAuth API version in the token path (``v1``; ``v3`` from 2027).
+        crm_version: CRM API version in paths (``v3``, the only one HubSpot publishes).
+        oauth_version: OAuth API version in the token path: ``v3`` (default) or
+            ``v1`` (retired by HubSpot on 2027-02-16; see `oauth_version_warning`).
         burst_limit: Requests per burst window (100 Free/Starter, 190 Pro/Enterprise).
         burst_interval_s: Burst window length.
         search_limit: Search requests per ``search_interval_s``.
@@ -35,8 +36,8 @@ class HubSpotSettings:
         batch_size: Inputs per batch call (1..100).
     """
 
-    crm_version: str = "v3"
-    oauth_version: str = "v1"
+    crm_version: str = CRM_VERSIONS[0]
+    oauth_version: str = OAUTH_VERSIONS[0]
     burst_limit: int = 100
     burst_interval_s: float = 10.0
     search_limit: int = 5
@@ -46,6 +47,10 @@ class HubSpotSettings:
     batch_size: int = BATCH_MAX
 
     def __post_init__(self) -> None:
+        if self.crm_version not in CRM_VERSIONS:
+            raise ValueError(f"crm_version must be one of {', '.join(CRM_VERSIONS)}")
+        if self.oauth_version not in OAUTH_VERSIONS:
+            raise ValueError(f"oauth_version must be one of {', '.join(OAUTH_VERSIONS)}")
         if not 1 <= self.batch_size <= BATCH_MAX:
             raise ValueError(f"batch_size must be within 1..{BATCH_MAX}")
 

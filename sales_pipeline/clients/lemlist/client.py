@@ -74,8 +74,9 @@ class LemlistClient(VendorClient):
         session: requests.Session | None = None,
     ) -> None:
         self.settings = settings or LemlistSettings()
-        self._endpoints = LemlistEndpoints()
+        self._endpoints = LemlistEndpoints.for_version(self.settings.api_version)
         super().__init__(
+            api_versions={"api": self._endpoints.version},
             base_url=base_url,
             auth=BasicPasswordAuth(api_key),
             table=ResolutionTable(lemlist_rules(self.settings)),
@@ -98,7 +99,7 @@ class LemlistClient(VendorClient):
             InputValidationError: Unknown ``status`` (nothing sent).
             ApiError: A page failed after retries.
         """
-        params: dict[str, QueryValue] = {"version": self.settings.api_version}
+        params: dict[str, QueryValue] = {}
         if status is not None:
             if status not in CAMPAIGN_STATUSES:
                 Validator(VENDOR, "list_campaigns").fail(
@@ -160,7 +161,6 @@ class LemlistClient(VendorClient):
         reply = self._transport.call(
             operation,
             path_params={"email": address},
-            params={"version": self.settings.api_version},
         )
         if reply.outcome == "not_found":
             return None
@@ -196,7 +196,6 @@ class LemlistClient(VendorClient):
         if since.tzinfo is None or since.utcoffset() is None:
             check.fail("since", "must be timezone-aware")
         params: dict[str, QueryValue] = {
-            "version": self.settings.api_version,
             "minDate": since.astimezone(UTC)
             .isoformat(timespec="milliseconds")
             .replace("+00:00", "Z"),
@@ -211,9 +210,7 @@ class LemlistClient(VendorClient):
 
     def check_health(self) -> HealthReport:
         """Probe ``GET /campaigns?version=v2&limit=1`` with our key."""
-        report, _ = self._probe(
-            self._endpoints.list_campaigns, {"version": self.settings.api_version, "limit": 1}
-        )
+        report, _ = self._probe(self._endpoints.list_campaigns, {"limit": 1})
         return report
 
     def _iter_offset(

@@ -1,31 +1,60 @@
-"""Every Lemlist endpoint the client calls, and Lemlist's published sizes, in one place."""
+"""Every Lemlist endpoint the client calls, its API version and Lemlist's published sizes.
+
+Lemlist has no version in its paths; some routes take a ``version`` query
+parameter instead, and ``v2`` is the one published form this client speaks
+(`API_VERSIONS`): activities exist only in ``v2``, and campaigns answer the
+paged ``{"campaigns": [...], "pagination": ...}`` envelope in it. The table
+adds ``version=<v>`` to exactly the routes that take it (campaigns, a lead's
+memberships, activities); adding leads and unsubscribes are unversioned.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from sales_pipeline.clients.transport import Operation
 
 VENDOR = "lemlist"
 DEFAULT_BASE_URL = "https://api.lemlist.com/api"
+API_VERSIONS = ("v2",)
+"""Values of the ``version`` query parameter this client speaks, the default first."""
 PAGE_MAX = 100
 CAMPAIGN_STATUSES = frozenset({"running", "draft", "archived", "ended", "paused", "errors"})
+ADD_LEAD = "add_lead_to_campaign"
+GET_LEAD = "get_lead"
+"""Operation names the resolution table scopes rules to."""
 
 
+@dataclass(frozen=True)
 class LemlistEndpoints:
-    """Every Lemlist endpoint this client calls, in one place (below ``/api``)."""
+    """Every Lemlist endpoint this client calls, for one API version (below ``/api``)."""
 
-    list_campaigns = Operation("list_campaigns", "GET", "/campaigns")
-    add_lead_to_campaign = Operation(
-        "add_lead_to_campaign",
-        "POST",
-        "/campaigns/{campaign_id}/leads/",
-        idempotency=(
-            "a resend after the lead was added answers 400 'Lead already in the campaign', "
-            "which resolves to ALREADY_IN_CAMPAIGN: no duplicate lead"
-        ),
-    )
-    get_lead = Operation("get_lead", "GET", "/leads/{email}")
-    list_unsubscribes = Operation("list_unsubscribes", "GET", "/unsubscribes")
-    list_activities = Operation("list_activities", "GET", "/activities")
+    version: str
+    list_campaigns: Operation
+    add_lead_to_campaign: Operation
+    get_lead: Operation
+    list_unsubscribes: Operation
+    list_activities: Operation
 
-
-ADD_LEAD = frozenset({LemlistEndpoints.add_lead_to_campaign.name})
+    @classmethod
+    def for_version(cls, version: str) -> LemlistEndpoints:
+        """The endpoints of API ``version`` (checked by `LemlistSettings`)."""
+        versioned = (("version", version),)
+        return cls(
+            version=version,
+            list_campaigns=Operation("list_campaigns", "GET", "/campaigns", fixed_params=versioned),
+            add_lead_to_campaign=Operation(
+                ADD_LEAD,
+                "POST",
+                "/campaigns/{campaign_id}/leads/",
+                idempotency=(
+                    "a resend after the lead was added answers 400 'Lead already in the "
+                    "campaign', which resolves to ALREADY_IN_CAMPAIGN: no duplicate lead"
+                ),
+            ),
+            get_lead=Operation(GET_LEAD, "GET", "/leads/{email}", fixed_params=versioned),
+            list_unsubscribes=Operation("list_unsubscribes", "GET", "/unsubscribes"),
+            list_activities=Operation(
+                "list_activities", "GET", "/activities", fixed_params=versioned
+            ),
+        )

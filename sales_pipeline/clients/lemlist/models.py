@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from sales_pipeline.clients.lemlist.endpoints import PAGE_MAX
+from sales_pipeline.clients.lemlist.endpoints import API_VERSIONS, PAGE_MAX
 
 
 @dataclass(frozen=True)
@@ -13,20 +13,23 @@ class LemlistSettings:
     """Lemlist tuning; defaults are the published values.
 
     Attributes:
-        api_version: Value of the ``version`` query parameter (``v2``).
+        api_version: Value of the ``version`` query parameter (``v2``, the only
+            one this client speaks; see `API_VERSIONS`).
         requests_per_window: Requests allowed per window (20).
         window_s: Window length (2 s).
         page_size: Items per list page (1..100).
         rate_limited_wait_s: Wait after a 429 without ``Retry-After``.
     """
 
-    api_version: str = "v2"
+    api_version: str = API_VERSIONS[0]
     requests_per_window: int = 20
     window_s: float = 2.0
     page_size: int = PAGE_MAX
     rate_limited_wait_s: float = 2.0
 
     def __post_init__(self) -> None:
+        if self.api_version not in API_VERSIONS:
+            raise ValueError(f"api_version must be one of {', '.join(API_VERSIONS)}")
         if not 1 <= self.page_size <= PAGE_MAX:
             raise ValueError(f"page_size must be within 1..{PAGE_MAX}")
 

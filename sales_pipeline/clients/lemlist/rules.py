@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from sales_pipeline.clients.errors import AuthError, RateLimited
-from sales_pipeline.clients.lemlist.endpoints import ADD_LEAD, LemlistEndpoints
+from sales_pipeline.clients.lemlist.endpoints import ADD_LEAD, GET_LEAD
 from sales_pipeline.clients.lemlist.models import AddLeadOutcome, LemlistSettings
 from sales_pipeline.clients.ratelimit import QuotaReading
 from sales_pipeline.clients.resolution import Action, Rule, retry_after_or
@@ -30,27 +30,27 @@ def lemlist_rules(settings: LemlistSettings) -> tuple[Rule, ...]:
         Rule(
             Action.OK,
             statuses={400},
-            operations=ADD_LEAD,
+            operations=frozenset({ADD_LEAD}),
             text_contains=("already in the campaign",),
             outcome=AddLeadOutcome.ALREADY_IN_CAMPAIGN.value,
         ),
         Rule(
             Action.OK,
             statuses={409},
-            operations=ADD_LEAD,
+            operations=frozenset({ADD_LEAD}),
             outcome=AddLeadOutcome.IN_OTHER_CAMPAIGN.value,
         ),
         Rule(
             Action.OK,
             statuses={400},
-            operations=ADD_LEAD,
+            operations=frozenset({ADD_LEAD}),
             text_contains=("invalid email", "graveyard", "invalid linkedin"),
             outcome=AddLeadOutcome.REJECTED.value,
         ),
         Rule(
             Action.OK,
             statuses={404},
-            operations=frozenset({LemlistEndpoints.get_lead.name}),
+            operations=frozenset({GET_LEAD}),
             outcome="not_found",
         ),
         Rule(
