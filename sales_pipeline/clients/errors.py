@@ -33,6 +33,9 @@ class ApiError(Exception):
             cannot duplicate a write.
         retry_after: Seconds the vendor asked us to wait, or the minimum wait a
             rule imposes (e.g. HubSpot 423); ``None`` when unknown.
+        vendor_message: The vendor's own error text (masked, bounded), in whatever
+            body shape it came (see `sales_pipeline.clients.answers`); ``None`` when
+            the answer carried none or no answer came back.
         partial: For batch methods, the per-input results of the batches that
             completed before this failure, in input order (empty otherwise), so
             work already paid for is not lost.
@@ -50,8 +53,10 @@ class ApiError(Exception):
         correlation_id: str | None = None,
         retryable: bool | None = None,
         retry_after: float | None = None,
+        vendor_message: str | None = None,
     ) -> None:
         self.message = redact(message)
+        self.vendor_message = redact(vendor_message) if vendor_message is not None else None
         self.vendor = vendor
         self.operation = operation
         self.status = status

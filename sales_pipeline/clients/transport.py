@@ -35,6 +35,7 @@ import backoff
 import requests
 import urllib3.exceptions
 
+from sales_pipeline.clients.answers import correlation_id, vendor_error_text
 from sales_pipeline.clients.auth import Auth
 from sales_pipeline.clients.breaker import CircuitBreaker
 from sales_pipeline.clients.errors import (
@@ -207,10 +208,7 @@ client_logger("urllib3.connectionpool")
 """urllib3 logs each request line, path included, at DEBUG; Lemlist puts emails
 in paths, so its records are redacted like ours."""
 
-_CORRELATION_HEADERS = ("X-HubSpot-Correlation-Id", "X-Request-Id", "X-Correlation-Id")
 _DEPRECATION_HEADERS = ("Deprecation", "Sunset")
-_MESSAGE_KEYS = ("message", "details", "detail", "error_description", "error")
-_MAX_MESSAGE_CHARS = 300
 
 
 class Transport:
@@ -405,7 +403,7 @@ class Transport:
                 status=exchange.status,
                 duration_ms=duration_ms,
                 attempt=state.attempts,
-                correlation_id=_correlation_id(exchange),
+                correlation_id=correlation_id(exchange),
                 outcome=_outcome_label(exchange, resolution),
                 succeeded=resolution.action is Action.OK,
             ),
@@ -419,7 +417,7 @@ class Transport:
         self, operation: Operation, exchange: Exchange, resolution: Resolution, auth: Auth
     ) -> Reply:
         rule = resolution.rule
-        correlation_id = _correlation_id(exchange)
+        answer_id = correlation_id(exchange)
         if rule.action is Action.OK:
             assert exchange.status is not None
             return Reply(
@@ -428,7 +426,7 @@ class Transport:
                 text=exchange.text,
                 headers=exchange.headers,
                 outcome=rule.outcome,
-                correlation_id=correlation_id,
+                correlation_id=answer_id,
             )
         wait = resolution.wait_s
         if rule.action is Action.RATE_LIMITED:
@@ -436,12 +434,14 @@ class Transport:
             for limit_name in operation.limits:
                 self._limiter.pause(self._limit_key(limit_name, auth), wait)
         may_resend = operation.idempotency is not None or rule.write_safe
+        vendor_text = vendor_error_text(exchange) if exchange.failure is None else None
         raise rule.error(
-            f"{rule.reason}: {_vendor_message(exchange)}",
+            f"{rule.reason}: {vendor_text or _failure_text(exchange)}",
             vendor=self.vendor,
             operation=operation.name,
             status=exchange.status,
-            correlation_id=correlation_id,
+            correlation_id=answer_id,
+            vendor_message=vendor_text,
             retryable=rule.action in (Action.RETRY, Action.RATE_LIMITED) and may_resend,
             retry_after=wait,
         )
@@ -641,31 +641,8 @@ def _parse_json(text: str) -> tuple[Any, bool]:
         return None, False
 
 
-def _correlation_id(exchange: Exchange) -> str | None:
-    data = exchange.data
-    if isinstance(data, dict):
-        for key in ("correlationId", "correlation_id"):
-            if isinstance(data.get(key), str):
-                return str(data[key])
-        context = data.get("response_context")
-        if isinstance(context, dict) and isinstance(context.get("correlation_id"), str):
-            return str(context["correlation_id"])
-    return next((value for name in _CORRELATION_HEADERS if (value := exchange.header(name))), None)
-
-
-def _vendor_message(exchange: Exchange) -> str:
-    """The vendor's own error text (bounded), or the failure kind; never the request."""
+def _failure_text(exchange: Exchange) -> str:
+    """What went wrong when the vendor said nothing: the failure kind, or the status."""
     if exchange.failure is not None:
         return exchange.failure.value.replace("_", " ")
-    data = exchange.data
-    if isinstance(data, dict):
-        for key in _MESSAGE_KEYS:
-            value = data.get(key)
-            if isinstance(value, str) and value:
-                return value[:_MAX_MESSAGE_CHARS]
-            if isinstance(value, list):
-                texts = [str(item.get("msg", "")) for item in value if isinstance(item, dict)]
-                return "; ".join(texts)[:_MAX_MESSAGE_CHARS]
-    if data is None and exchange.text.strip():
-        return exchange.text.strip()[:_MAX_MESSAGE_CHARS]
     return f"HTTP {exchange.status}"

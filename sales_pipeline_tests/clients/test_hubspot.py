@@ -452,6 +452,61 @@ def test_batch_upsert_maps_207_errors_back_to_each_input(server, hubspot):
     assert inputs[2]["properties"]["phone"] == ""
 
 
+def test_batch_upsert_results_that_do_not_echo_email_are_matched_by_reading_their_ids(
+    server, hubspot
+):
+    server.queue(
+        Scripted(
+            json={
+                "status": "COMPLETE",
+                "results": [
+                    {"id": "502", "properties": {"firstname": "Bob"}, "new": True},
+                    {"id": "501", "properties": {"hs_object_id": "501"}, "new": False},
+                    {"id": "503", "properties": {"email": "cy@acme.com"}, "new": False},
+                ],
+            }
+        ),
+        Scripted(
+            json={
+                "status": "COMPLETE",
+                "results": [
+                    {"id": "501", "properties": {"email": "ann@acme.com"}},
+                    {"id": "502", "properties": {"email": "BOB@acme.com"}},
+                ],
+            }
+        ),
+    )
+    records = [
+        ContactUpsert("ann@acme.com", {"firstname": "Ann"}),
+        ContactUpsert("bob@acme.com", {"firstname": "Bob"}),
+        ContactUpsert("cy@acme.com", {"firstname": "Cy"}),
+    ]
+
+    results = hubspot.batch_upsert_contacts(records)
+
+    assert [(r.email, r.ok, r.contact_id, r.created) for r in results] == [
+        ("ann@acme.com", True, "501", False),
+        ("bob@acme.com", True, "502", True),
+        ("cy@acme.com", True, "503", False),
+    ]
+    read_back = server.requests[1]
+    assert read_back.path == "/hubspot/crm/v3/objects/contacts/batch/read"
+    assert read_back.json == {
+        "properties": ["email"],
+        "propertiesWithHistory": [],
+        "inputs": [{"id": "502"}, {"id": "501"}],
+    }
+
+
+def test_batch_upsert_results_that_echo_email_need_no_second_call(server, hubspot):
+    server.handler = upsert_echo
+
+    results = hubspot.batch_upsert_contacts([ContactUpsert("ann@acme.com", {"firstname": "A"})])
+
+    assert [(r.email, r.ok) for r in results] == [("ann@acme.com", True)]
+    assert [r.path for r in server.requests] == ["/hubspot/crm/v3/objects/contacts/batch/upsert"]
+
+
 def test_batch_upsert_sends_at_most_100_inputs_per_call(server, hubspot):
     server.handler = upsert_echo
     records = [ContactUpsert(f"user{i}@acme.com", {"firstname": "x"}) for i in range(250)]
@@ -514,7 +569,11 @@ def test_batch_read_returns_one_result_per_id_including_missing(server, hubspot)
         ("12", False, "missing"),
         ("11", True, None),
     ]
-    assert server.requests[0].json["inputs"] == [{"id": "11"}, {"id": "12"}]
+    assert server.requests[0].json == {
+        "properties": ["email"],
+        "propertiesWithHistory": [],
+        "inputs": [{"id": "11"}, {"id": "12"}],
+    }
 
 
 def test_check_health_reports_a_rejected_token_without_raising(server, hubspot):

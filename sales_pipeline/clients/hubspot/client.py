@@ -244,7 +244,16 @@ class HubSpotClient(VendorClient):
                 return [UpsertResult(chunk[0]["id"], ok=False, error=error.message)]
             middle = len(chunk) // 2
             return self._upsert_chunk(chunk[:middle]) + self._upsert_chunk(chunk[middle:])
-        return batch.upsert_results([item["id"] for item in chunk], data)
+        missing = batch.unkeyed_ids(data)
+        read_back = self._emails_by_id(missing) if missing else {}
+        return batch.upsert_results([item["id"] for item in chunk], data, read_back)
+
+    def _emails_by_id(self, ids: list[str]) -> dict[str, str]:
+        """The emails of contacts ``ids`` (one batch read: they are at most one batch)."""
+        body = batch.read_body(ids, ["email"])
+        return batch.emails_by_id(
+            self._call_object(self._endpoints.batch_read_contacts, json_body=body)
+        )
 
     def ensure_contact_properties(self, definitions: Sequence[PropertyDefinition]) -> list[str]:
         """Create the contact properties among ``definitions`` that do not exist yet.
