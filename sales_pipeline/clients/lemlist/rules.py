@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
 
 from sales_pipeline.clients.errors import AuthError, RateLimited
 from sales_pipeline.clients.lemlist.endpoints import ADD_LEAD, GET_LEAD
@@ -65,13 +67,44 @@ def lemlist_rules(settings: LemlistSettings) -> tuple[Rule, ...]:
 
 
 def lemlist_quota_reader(window_s: float) -> QuotaReader:
-    """Reads ``X-RateLimit-Remaining``/``-Limit``; the Reset date string is ignored."""
+    """Reads ``X-RateLimit-Remaining``/``-Limit`` and the ``-Reset`` date string."""
 
     def read(headers: Mapping[str, str]) -> QuotaReading | None:
         remaining = headers.get("X-RateLimit-Remaining", "")
         limit = headers.get("X-RateLimit-Limit", "")
         if not (remaining.isdigit() and limit.isdigit()):
             return None
-        return QuotaReading("default", int(remaining), int(limit), window_s)
+        resets_at = parse_reset_date(headers.get("X-RateLimit-Reset", ""))
+        return QuotaReading("default", int(remaining), int(limit), window_s, resets_at)
 
     return read
+
+
+_JS_DATE = re.compile(
+    r"^[A-Za-z]{3} ([A-Za-z]{3}) (\d{1,2}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT([+-])(\d{2})(\d{2})"
+)
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def parse_reset_date(text: str) -> float | None:
+    """Epoch seconds of Lemlist's ``X-RateLimit-Reset``, a JavaScript ``Date.toString()``
+    such as ``Tue Feb 16 2021 09:02:42 GMT+0100 (Central European Standard Time)``
+    (never a number); ``None`` when it does not read as one."""
+    match = _JS_DATE.match(text.strip())
+    if match is None or match.group(1) not in _MONTHS:
+        return None
+    month, day, year, hour, minute, second, sign, off_h, off_m = match.groups()
+    offset = timedelta(hours=int(off_h), minutes=int(off_m)) * (-1 if sign == "-" else 1)
+    try:
+        moment = datetime(
+            int(year),
+            _MONTHS.index(month) + 1,
+            int(day),
+            int(hour),
+            int(minute),
+            int(second),
+            tzinfo=timezone(offset),
+        )
+    except ValueError:
+        return None
+    return moment.timestamp()
