@@ -4,8 +4,8 @@ It imports nothing from the rest of ``sales_pipeline``, so the clients can never
 by sharing code. Start it with ``sales-pipeline sandbox`` or, in-process, :func:`run_sandbox`.
 """
 
+from .core.vendor import Credentials, SandboxOptions
 from .server import Sandbox, SandboxConfig, SandboxHandle, run_sandbox, serve
-from .vendor import Credentials, SandboxOptions
 
 __all__ = [
     "Credentials",

@@ -20,16 +20,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from .core.clock import Clock
+from .core.deprecations import Notice, Notices
+from .core.faults import Fault, FaultInjector, load_profile
+from .core.http import Request, Response, Router, json_response
+from .core.limits import LimitSettings
+from .core.vendor import Credentials, SandboxOptions, Vendor, VendorContext
+from .core.world import build_world
 from .explorium import ExploriumApi
-from .faults import Fault, FaultInjector, load_profile
-from .http import Request, Response, Router, json_response
 from .hubspot import HubSpotApi
 from .lemlist import LemlistApi
-from .limits import Clock, LimitSettings
-from .vendor import Credentials, SandboxOptions, Vendor, VendorContext
-from .world import build_world
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
+PADDING_CHUNK = 64 * 1024
 
 
 @dataclass
@@ -87,6 +90,7 @@ class Sandbox:
         self.clock = Clock()
         self.limits = LimitSettings(config.limits_enabled, config.rate_scale)
         self.faults = FaultInjector(load_profile(config.faults), config.seed)
+        self.deprecations = Notices()
         self.started = time.monotonic()
         world = build_world(
             seed=config.seed,
@@ -124,10 +128,15 @@ class Sandbox:
         route, params = found
         fault = self.faults.draw(vendor_name)
         if fault.kind == "rate_limit":
-            return vendor_name, route.name, vendor.fault_response("rate_limit", 429), fault
-        if fault.kind == "status":
-            return vendor_name, route.name, vendor.fault_response("status", fault.status), fault
-        return vendor_name, route.name, route.handler(inner, **params), fault
+            response = vendor.fault_response("rate_limit", 429)
+        elif fault.kind == "status":
+            response = vendor.fault_response("status", fault.status)
+        else:
+            response = route.handler(inner, **params)
+        response.headers.update(
+            self.deprecations.headers_for(vendor_name, inner.path, vendor.notices)
+        )
+        return vendor_name, route.name, response, fault
 
     def record(
         self, vendor: str, endpoint: str, status: int, tag: str | None, fault: str | None
@@ -143,12 +152,15 @@ class Sandbox:
         }
 
     def reset(self) -> None:
-        """Every vendor back to the world's initial state; stats, clock and faults restart."""
+        """Every vendor back to the initial world; stats, clock and faults restart, held
+        requests are let go and the deprecation notices added at run time are dropped."""
         for vendor in self.vendors.values():
             vendor.reset()
         self._stats = {name: _VendorStats() for name in self.vendors}
         self.clock.reset()
         self.faults.set_profile(self.faults.profile)
+        self.faults.hangs.release()
+        self.deprecations.clear()
 
     def control(self, request: Request) -> Response:
         """Serve ``/_sandbox/<action>``."""
@@ -183,10 +195,28 @@ class Sandbox:
             return {name: f.to_dict() for name, f in self.faults.profile.items()}
         if action == "limits" and method in ("GET", "PUT"):
             return self._limits(payload if method == "PUT" else {})
+        if action == "deprecations" and method in ("GET", "POST", "DELETE"):
+            return self._deprecations(method, payload)
+        if (method, action) == ("GET", "hangs"):
+            return {"held": self.faults.hangs.held}
+        if (method, action) == ("POST", "hangs/release"):
+            return {"released": self.faults.hangs.release()}
         if (method, action) == ("POST", "clock"):
             self.clock.advance(float(payload.get("advance_seconds", 0)))
             return {"now": self.clock.now()}
         raise KeyError(action)
+
+    def _deprecations(self, method: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """List (``GET``), add (``POST`` one notice) or clear (``DELETE``) deprecation notices."""
+        if method == "POST":
+            notice = Notice.from_json(payload, self.clock.now())
+            if notice.vendor not in self.vendors:
+                raise KeyError(notice.vendor)
+            self.deprecations.add(notice)
+        elif method == "DELETE":
+            self.deprecations.clear()
+        standing = [n.to_json() for vendor in self.vendors.values() for n in vendor.notices]
+        return {"deprecations": self.deprecations.to_json(), "standing": standing}
 
     def _limits(self, payload: dict[str, Any]) -> dict[str, Any]:
         unknown = set(payload) - {"enabled", "rate_scale", *self.vendors}
@@ -241,12 +271,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._write(json_response(404, {"message": "Not Found"}))
             return
         vendor, endpoint, response, fault = sandbox.route(request)
-        if fault.delay:
-            time.sleep(fault.delay)
         if fault.kind == "hang":
             sandbox.record(vendor, endpoint, 0, None, fault.kind)
+            sandbox.faults.hangs.hold(fault.delay)
             self.close_connection = True
             return
+        if fault.delay:
+            time.sleep(fault.delay)
         assert response is not None
         if fault.kind == "drop":
             sandbox.record(vendor, endpoint, 0, None, fault.kind)
@@ -255,6 +286,8 @@ class _Handler(BaseHTTPRequestHandler):
         sandbox.record(vendor, endpoint, response.status, response.tag, fault.kind)
         if fault.kind == "truncated_json" and response.status < 300:
             self._write(response, truncate=True)
+        elif fault.kind == "oversized" and response.status < 300:
+            self._write(response, padding=max(fault.size - len(response.body), 0))
         elif fault.kind == "malformed_json" and response.status < 300:
             response.body = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
             self._write(response)
@@ -269,11 +302,13 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             return
 
-    def _write(self, response: Response, truncate: bool = False) -> None:
+    def _write(self, response: Response, truncate: bool = False, padding: int = 0) -> None:
+        """Send ``response``; ``truncate`` stops half way, ``padding`` appends that many spaces
+        (whitespace after a JSON value keeps it valid JSON)."""
         try:
             self.send_response(response.status)
             self.send_header("Content-Type", response.content_type)
-            self.send_header("Content-Length", str(len(response.body)))
+            self.send_header("Content-Length", str(len(response.body) + padding))
             for name, value in response.headers.items():
                 self.send_header(name, value)
             self.end_headers()
@@ -283,6 +318,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._drop()
                 return
             self.wfile.write(response.body)
+            for start in range(0, padding, PADDING_CHUNK):
+                self.wfile.write(b" " * min(PADDING_CHUNK, padding - start))
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 
@@ -357,6 +394,7 @@ def run_sandbox(config: SandboxConfig | None = None) -> Iterator[SandboxHandle]:
     try:
         yield SandboxHandle(f"http://{host!s}:{port}", server.sandbox)
     finally:
+        server.sandbox.faults.hangs.release()
         server.shutdown()
         server.server_close()
 

@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from sales_pipeline.sandbox import SandboxConfig, SandboxHandle, run_sandbox
-from sales_pipeline.sandbox.world import COUNTRIES, ROLES, Company, Person, World
+from sales_pipeline.sandbox.core.world import COUNTRIES, ROLES, Company, Person, World
 from sales_pipeline_tests.sandbox.openapi import explorium_spec
 
 PROSPECTS_MATCH = "/v1/prospects/match"

@@ -1,10 +1,13 @@
-"""HubSpot auth: private-app bearer tokens, the sunset ``hapikey``, OAuth 2.0 codes, token
-expiry by the sandbox clock, rotating refresh tokens and missing scopes."""
+"""HubSpot auth: private-app bearer tokens, the sunset ``hapikey``, OAuth 2.0 codes on the v3
+token path and the deprecated v1 one, token expiry by the sandbox clock, rotating refresh tokens
+and missing scopes."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 import requests
 
 from sales_pipeline.sandbox import SandboxHandle
@@ -67,11 +70,47 @@ def test_the_code_flow_redirects_with_code_and_state_and_the_tokens_work(
     assert api.get(CONTACTS, token=tokens["access_token"]).status_code == 200
 
 
-def test_the_v3_token_path_is_an_alias_of_v1(sandbox: SandboxHandle) -> None:
+@pytest.mark.parametrize("path", ["/oauth/v1/token", "/oauth/v3/token"])
+def test_both_token_versions_issue_expiring_tokens_and_rotate_refresh_tokens(
+    sandbox: SandboxHandle, path: str
+) -> None:
+    api = HubSpot(sandbox)
+    first = api.exchange(api.authorize(), path=path).json()
+    assert (first["token_type"], first["expires_in"]) == ("bearer", 1800)
+    api.advance_clock(1801)
+    assert api.get(CONTACTS, token=first["access_token"]).status_code == 401
+    renewed = api.refresh(first["refresh_token"], path=path)
+    assert renewed.status_code == 200
+    assert renewed.json()["refresh_token"] != first["refresh_token"]
+    assert api.get(CONTACTS, token=renewed.json()["access_token"]).status_code == 200
+    replayed = api.refresh(first["refresh_token"], path=path)
+    assert (replayed.status_code, replayed.json()["status"]) == (400, "BAD_REFRESH_TOKEN")
+
+
+def test_a_refresh_token_from_v1_refreshes_on_v3(sandbox: SandboxHandle) -> None:
+    api = HubSpot(sandbox)
+    tokens = api.exchange(api.authorize(), path="/oauth/v1/token").json()
+    assert api.refresh(tokens["refresh_token"], path="/oauth/v3/token").status_code == 200
+
+
+def test_v1_token_answers_announce_the_deprecation_of_2027_02_16(sandbox: SandboxHandle) -> None:
+    api = HubSpot(sandbox)
+    granted = api.exchange(api.authorize(), path="/oauth/v1/token")
+    refused = api.refresh("no-such-token", path="/oauth/v1/token")
+    end = int(datetime(2027, 2, 16, tzinfo=UTC).timestamp())
+    for answer in (granted, refused):
+        assert answer.headers["Deprecation"] == f"@{end}"
+        assert answer.headers["Sunset"] == "Tue, 16 Feb 2027 00:00:00 GMT"
+        assert answer.headers["Warning"].startswith('299 - "')
+        assert "/oauth/v3/token" in answer.headers["Warning"]
+    assert (granted.status_code, refused.status_code) == (200, 400)
+
+
+def test_v3_token_answers_carry_no_deprecation_headers(sandbox: SandboxHandle) -> None:
     api = HubSpot(sandbox)
     answer = api.exchange(api.authorize(), path="/oauth/v3/token")
     assert answer.status_code == 200
-    assert answer.json()["token_type"] == "bearer"
+    assert not {"Deprecation", "Sunset", "Warning"} & set(answer.headers)
 
 
 def test_a_code_is_single_use(sandbox: SandboxHandle) -> None:

@@ -28,7 +28,14 @@ def test_more_than_100_inputs_is_a_validation_error(sandbox: SandboxHandle, oper
 def test_batch_read_by_id_returns_the_requested_properties(sandbox: SandboxHandle) -> None:
     body = (
         HubSpot(sandbox)
-        .post(f"{BATCH}/read", {"inputs": [{"id": "1001"}, {"id": "1002"}], "properties": ["city"]})
+        .post(
+            f"{BATCH}/read",
+            {
+                "inputs": [{"id": "1001"}, {"id": "1002"}],
+                "properties": ["city"],
+                "propertiesWithHistory": [],
+            },
+        )
         .json()
     )
     assert body["status"] == "COMPLETE"
@@ -49,6 +56,8 @@ def test_batch_read_by_email_and_missing_ids_in_one_not_found_error(sandbox: San
         {
             "idProperty": "email",
             "inputs": [{"id": email}, {"id": "ghost@example.org"}, {"id": "x@example.org"}],
+            "properties": [],
+            "propertiesWithHistory": [],
         },
     )
     assert answer.status_code == 207
@@ -177,6 +186,8 @@ def test_an_upsert_with_an_invalid_email_or_no_id_property_is_an_error_entry(
 
 
 def test_an_empty_batch_is_complete_with_no_results(sandbox: SandboxHandle) -> None:
-    answer = HubSpot(sandbox).post(f"{BATCH}/read", {"inputs": []})
+    answer = HubSpot(sandbox).post(
+        f"{BATCH}/read", {"inputs": [], "properties": [], "propertiesWithHistory": []}
+    )
     assert answer.status_code == 200
     assert answer.json()["results"] == []

@@ -367,7 +367,10 @@ def test_a_custom_group_can_hold_new_properties(sandbox: SandboxHandle) -> None:
             "type": "enumeration",
             "fieldType": "select",
             "groupName": "sales_pipeline",
-            "options": [{"label": "A", "value": "a"}, {"label": "B", "value": "b"}],
+            "options": [
+                {"label": "A", "value": "a", "hidden": False},
+                {"label": "B", "value": "b", "hidden": False},
+            ],
         },
     )
     assert created.status_code == 201

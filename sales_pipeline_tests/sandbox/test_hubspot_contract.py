@@ -135,7 +135,10 @@ def test_an_unknown_contact_answers_404_object_not_found(sandbox: SandboxHandle)
 
 def test_batch_answers_are_complete_or_207_with_numbered_errors(sandbox: SandboxHandle) -> None:
     api = HubSpot(sandbox)
-    complete = api.post(f"{CONTACTS}/batch/read", {"inputs": [{"id": "1001"}, {"id": "1002"}]})
+    complete = api.post(
+        f"{CONTACTS}/batch/read",
+        {"inputs": [{"id": "1001"}, {"id": "1002"}], "properties": [], "propertiesWithHistory": []},
+    )
     assert complete.status_code == 200
     assert_shape(BATCH, complete.json())
     partial = api.post(

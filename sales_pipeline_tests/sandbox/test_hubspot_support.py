@@ -15,7 +15,7 @@ import requests
 from jsonschema import Draft202012Validator
 
 from sales_pipeline.sandbox import SandboxHandle
-from sales_pipeline.sandbox.world import World
+from sales_pipeline.sandbox.core.world import World
 
 CONTACTS = "/crm/v3/objects/contacts"
 SEARCH = CONTACTS + "/search"
@@ -295,7 +295,7 @@ class HubSpot:
             path,
         )
 
-    def refresh(self, refresh_token: str) -> requests.Response:
+    def refresh(self, refresh_token: str, path: str = TOKEN) -> requests.Response:
         """Trade a refresh token for new tokens."""
         creds = self.handle.credentials
         return self.token_request(
@@ -304,7 +304,8 @@ class HubSpot:
                 "client_id": creds.hubspot_client_id,
                 "client_secret": creds.hubspot_client_secret,
                 "refresh_token": refresh_token,
-            }
+            },
+            path,
         )
 
     def oauth_tokens(self, scope: str = FULL_SCOPES) -> dict[str, Any]:

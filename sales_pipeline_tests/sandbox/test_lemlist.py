@@ -18,8 +18,8 @@ import pytest
 import requests
 
 from sales_pipeline.sandbox import SandboxHandle
-from sales_pipeline.sandbox.lemlist_model import DAY, HOUR, iso_date, plan_timeline
-from sales_pipeline.sandbox.world import INVALID_EMAILS, World
+from sales_pipeline.sandbox.core.world import INVALID_EMAILS, World
+from sales_pipeline.sandbox.lemlist.model import DAY, HOUR, iso_date, plan_timeline
 
 from .openapi import lemlist_spec
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from sales_pipeline.sandbox.world import LONG_STRING, build_world
+from sales_pipeline.sandbox.core.world import LONG_STRING, build_world
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 

@@ -14,8 +14,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .hubspot_errors import PropertyValuesError, api_error, validation_error
-from .hubspot_records import ALWAYS_RETURNED, iso_from_seconds, ms_from_text
+from .errors import PropertyValuesError, api_error, validation_error
+from .parsing import require
+from .records import ALWAYS_RETURNED, iso_from_seconds, ms_from_text
 
 PORTAL_ID = 20_251_107
 """The HubSpot account (hub id) the sandbox pretends to be."""
@@ -305,11 +306,7 @@ class PropertyRegistry:
         """Add a custom property from a create body; 409 if it exists, 400 if malformed."""
         if not isinstance(body, dict):
             raise validation_error("Invalid input JSON: expected an object")
-        missing = [
-            key for key in ("name", "label", "type", "fieldType", "groupName") if not body.get(key)
-        ]
-        if missing:
-            raise validation_error(f"Missing required fields: {', '.join(missing)}")
+        require(body, "PropertyCreate")
         name, kind, field_type = str(body["name"]), str(body["type"]), str(body["fieldType"])
         if not _NAME.fullmatch(name):
             raise validation_error(
@@ -357,8 +354,9 @@ class PropertyRegistry:
             raise validation_error("Enumeration properties need at least one option")
         options = []
         for option in raw:
-            if not isinstance(option, dict) or not option.get("label") or "value" not in option:
-                raise validation_error("Each option needs a label and a value")
+            if not isinstance(option, dict):
+                raise validation_error("Each option must be an object")
+            require(option, "OptionInput")
             options.append((str(option["label"]), str(option["value"])))
         return tuple(options)
 

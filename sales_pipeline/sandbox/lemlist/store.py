@@ -17,7 +17,10 @@ from dataclasses import dataclass, replace
 from itertools import islice
 from typing import Any
 
-from .lemlist_model import (
+from sales_pipeline.sandbox.core.clock import Clock
+from sales_pipeline.sandbox.core.world import World
+
+from .model import (
     DAY,
     STANDARD_FIELDS,
     Activity,
@@ -34,8 +37,6 @@ from .lemlist_model import (
     lemlist_id,
     plan_timeline,
 )
-from .limits import Clock
-from .world import World
 
 CAMPAIGNS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("Outbound EU - Directors", "running", ("Outbound", "EU"), ()),

@@ -13,7 +13,7 @@ import re
 from collections.abc import Collection
 from typing import Any
 
-from .http import Request
+from sales_pipeline.sandbox.core.http import Request
 
 Loc = tuple[str | int, ...]
 

@@ -2,8 +2,9 @@
 
 What it answers (shapes field for field as in api-facts/hubspot.md):
 
-- OAuth: ``GET /oauth/authorize`` (consent stand-in, 302 with a code), ``POST /oauth/v1/token``
-  and ``/oauth/v3/token`` (see :mod:`.hubspot_oauth`; refresh tokens rotate).
+- OAuth: ``GET /oauth/authorize`` (consent stand-in, 302 with a code), ``POST /oauth/v3/token``
+  and the deprecated ``/oauth/v1/token`` (same form fields, tokens and rotation; v1 answers carry
+  ``Deprecation``/``Sunset``/``Warning`` headers for its 2027-02-16 end; see :mod:`.oauth`).
 - Contacts: ``GET|POST /crm/v3/objects/contacts``, ``GET|PATCH|DELETE
   /crm/v3/objects/contacts/{id}`` (``idProperty=email`` allowed), ``POST .../search``,
   ``POST .../batch/{read,create,update,upsert}`` (100 inputs at most, 207 on partial failure).
@@ -27,18 +28,18 @@ Run-time settings (``PUT /_sandbox/limits {"hubspot": {...}}``): ``burst_limit``
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-import threading
-import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from .http import Handler, Request, Response, Route, json_response
-from .hubspot_contacts import ContactStore
-from .hubspot_errors import (
+from sales_pipeline.sandbox.core.deprecations import Notice
+from sales_pipeline.sandbox.core.http import Handler, Request, Response, Route, json_response
+from sales_pipeline.sandbox.core.vendor import Vendor, VendorContext
+
+from .batches import Batches
+from .contacts import ContactStore
+from .errors import (
     HubSpotError,
     api_error,
     missing_scopes,
@@ -47,16 +48,20 @@ from .hubspot_errors import (
     oauth_error,
     validation_error,
 )
-from .hubspot_oauth import OAuthServer
-from .hubspot_properties import PropertyRegistry
-from .hubspot_records import ContactRecord, iso_from_seconds
-from .hubspot_search import parse_search
-from .limits import Budget, Decision, SlidingWindow
-from .vendor import Vendor, VendorContext
-
-STANDARD, SEARCH, OAUTH = "standard", "search", "oauth"
-"""How a route is rate limited: the burst window and daily budget, search's own window and the
-daily budget, or the burst window alone."""
+from .oauth import OAuthServer
+from .parsing import (
+    decode_cursor,
+    encode_cursor,
+    flag,
+    id_property,
+    json_body,
+    properties_of,
+    requested_properties,
+)
+from .properties import PropertyRegistry
+from .rate_limits import OAUTH, SEARCH, STANDARD, RateLimits, rate_limited
+from .records import ContactRecord
+from .search import parse_search
 
 CONTACTS_READ = "crm.objects.contacts.read"
 CONTACTS_WRITE = "crm.objects.contacts.write"
@@ -64,21 +69,8 @@ SCHEMAS_READ = "crm.schemas.contacts.read"
 SCHEMAS_WRITE = "crm.schemas.contacts.write"
 
 MAX_URL_CHARS = 8192
-MAX_BATCH_INPUTS = 100
 MAX_LIST_LIMIT = 100
 DEFAULT_LIST_LIMIT = 10
-BURST_WINDOW_SECONDS = 10.0
-SEARCH_PER_SECOND = 5
-
-RATE_LIMIT_MESSAGES = {
-    "TEN_SECONDLY_ROLLING": "You have reached your ten_secondly_rolling limit.",
-    "SECONDLY": "You have reached your secondly limit.",
-    "DAILY": "You have reached your daily limit.",
-}
-NOT_FOUND_IN_BATCH = (
-    "Could not get some CONTACT objects, they may be deleted or not exist. "
-    "Check that ids are valid."
-)
 INJECTED_ERRORS: dict[int, tuple[str, str, dict[str, str]]] = {
     423: ("The resource is locked. Please wait and try again.", "LOCKED", {}),
     477: ("A migration is in progress for this account.", "MIGRATION_IN_PROGRESS",
@@ -100,100 +92,37 @@ def _html(status: int, text: str, headers: dict[str, str] | None = None) -> Resp
     return Response(status, text.encode("utf-8"), "text/html; charset=utf-8", headers or {})
 
 
-def _json_body(request: Request) -> dict[str, Any]:
-    """The request body as a JSON object; HubSpot's 400 otherwise."""
-    try:
-        body = request.json()
-    except json.JSONDecodeError as bad:
-        raise validation_error(
-            f"Invalid input JSON on line {bad.lineno}, column {bad.colno}: {bad.msg}"
-        ) from None
-    except UnicodeDecodeError:
-        raise validation_error("Invalid input JSON: the body is not UTF-8") from None
-    if not isinstance(body, dict):
-        raise validation_error("Invalid input JSON: expected an object")
-    return body
-
-
-def _properties_of(body: dict[str, Any]) -> dict[str, Any]:
-    """The ``properties`` object of a write body; 400 when it is not an object."""
-    properties = body.get("properties")
-    if not isinstance(properties, dict):
-        raise validation_error("Invalid input JSON: properties must be an object")
-    return properties
-
-
-def _requested_properties(request: Request) -> list[str] | None:
-    """``properties`` query values, repeated and/or comma-separated; ``None`` when absent."""
-    values = request.query.get("properties")
-    if values is None:
-        return None
-    return [name.strip() for value in values for name in value.split(",") if name.strip()]
-
-
-def _flag(request: Request, name: str) -> bool:
-    """A ``true``/``false`` query parameter (false when absent)."""
-    return (request.arg(name) or "false").lower() == "true"
-
-
-def _encode_cursor(record_id: int) -> str:
-    """The opaque list cursor for "continue from ``record_id``"."""
-    return base64.urlsafe_b64encode(str(record_id).encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> int:
-    """The record id inside a list cursor; 400 for a cursor the sandbox did not issue."""
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        text = ""
-    if not text.isdigit():
-        raise validation_error(f"Invalid paging cursor: {cursor}")
-    return int(text)
-
-
-def _id_property(raw: Any) -> str | None:
-    """``None`` for the record id, ``email``; 400 for any other (non-unique) property."""
-    if raw in (None, "", "hs_object_id"):
-        return None
-    if raw != "email":
-        raise validation_error(f"{raw} is not a unique property of contacts")
-    return "email"
-
-
-def _batch_error(error: HubSpotError, context: dict[str, list[str]]) -> dict[str, Any]:
-    """One entry of a 207 answer's ``errors``, made from the error a single call would give."""
-    entry: dict[str, Any] = {
-        "status": "error",
-        "category": error.body.get("category", "VALIDATION_ERROR"),
-        "message": error.body.get("message", ""),
-        "context": context,
-    }
-    if "errors" in error.body:
-        entry["errors"] = error.body["errors"]
-    return entry
+OAUTH_V1_SUNSET = datetime(2027, 2, 16, tzinfo=UTC).timestamp()
+OAUTH_V1_NOTICE = Notice(
+    vendor="hubspot",
+    path_prefix="/oauth/v1/",
+    deprecated_at=OAUTH_V1_SUNSET,
+    sunset_at=OAUTH_V1_SUNSET,
+    warning="/oauth/v1/token is deprecated on 2027-02-16: use /oauth/v3/token",
+    link="https://developers.hubspot.com/docs/api/oauth/tokens",
+)
+"""HubSpot deprecates ``/oauth/v1/token`` on 2027-02-16 for ``/oauth/v3/token`` (same form
+fields); the sandbox announces it on every v1 answer and counts the date as the sunset too."""
 
 
 class HubSpotApi(Vendor):
     """HubSpot's CRM API for contacts and their properties, with OAuth and rate limits."""
 
     name = "hubspot"
+    notices = (OAUTH_V1_NOTICE,)
 
     def __init__(self, context: VendorContext) -> None:
         super().__init__(context)
-        self._lock = threading.Lock()
         self._build()
+        self.batches = Batches(self, context.clock)
 
     def _build(self) -> None:
         """Everything from the world and the options: contacts, properties, tokens, limits."""
         context = self.context
         options = context.options
-        self._burst_limit = options.hubspot_burst_limit
-        self._search_per_second = SEARCH_PER_SECOND
-        self._burst = SlidingWindow(self._burst_limit, BURST_WINDOW_SECONDS, context.limits)
-        self._search_window = SlidingWindow(self._search_per_second, 1.0, context.limits)
-        self._daily = Budget(options.hubspot_daily_limit, context.limits)
-        self._daily_used = 0
+        self.limits = RateLimits(
+            options.hubspot_burst_limit, options.hubspot_daily_limit, context.limits
+        )
         now = context.clock.now()
         world_properties = dict.fromkeys(
             name for contact in context.world.contacts for name in contact.properties
@@ -211,13 +140,13 @@ class HubSpotApi(Vendor):
         table: list[tuple[str, str, str, str | None, Callable[..., Response], str]] = [
             ("POST", "/oauth/v[13]/token", OAUTH, None, self._token, "oauth_token"),
             ("POST", contacts + "/search", SEARCH, CONTACTS_READ, self._search, "search"),
-            ("POST", contacts + "/batch/read", STANDARD, CONTACTS_READ, self._batch_read,
+            ("POST", contacts + "/batch/read", STANDARD, CONTACTS_READ, self.batches.read,
              "batch_read"),
-            ("POST", contacts + "/batch/create", STANDARD, CONTACTS_WRITE, self._batch_create,
+            ("POST", contacts + "/batch/create", STANDARD, CONTACTS_WRITE, self.batches.create,
              "batch_create"),
-            ("POST", contacts + "/batch/update", STANDARD, CONTACTS_WRITE, self._batch_update,
+            ("POST", contacts + "/batch/update", STANDARD, CONTACTS_WRITE, self.batches.update,
              "batch_update"),
-            ("POST", contacts + "/batch/upsert", STANDARD, CONTACTS_WRITE, self._batch_upsert,
+            ("POST", contacts + "/batch/upsert", STANDARD, CONTACTS_WRITE, self.batches.upsert,
              "batch_upsert"),
             ("GET", contacts, STANDARD, CONTACTS_READ, self._list, "contacts_list"),
             ("POST", contacts, STANDARD, CONTACTS_WRITE, self._create, "contacts_create"),
@@ -229,7 +158,7 @@ class HubSpotApi(Vendor):
             ("POST", properties + "/groups", STANDARD, SCHEMAS_WRITE, self._create_group,
              "property_groups_create"),
             ("POST", properties + "/batch/create", STANDARD, SCHEMAS_WRITE,
-             self._batch_create_properties, "properties_batch_create"),
+             self.batches.create_properties, "properties_batch_create"),
             ("GET", properties, STANDARD, SCHEMAS_READ, self._list_properties, "properties_list"),
             ("POST", properties, STANDARD, SCHEMAS_WRITE, self._create_property,
              "properties_create"),
@@ -246,7 +175,7 @@ class HubSpotApi(Vendor):
         an nginx-style HTML page for 502, Cloudflare's text for 520-527, JSON otherwise (423
         locked and 477 migration, the one answer with ``Retry-After``, included)."""
         if kind == "rate_limit" or status == 429:
-            return self._rate_limited("TEN_SECONDLY_ROLLING", {}, tag=None)
+            return rate_limited("TEN_SECONDLY_ROLLING", {}, tag=None)
         if status == 502:
             return _html(502, EDGE_PAGE.format(status=502, reason="Bad Gateway"))
         if 520 <= status <= 527:
@@ -269,10 +198,8 @@ class HubSpotApi(Vendor):
 
     def stats(self) -> dict[str, Any]:
         """Daily budget use, the limits in force, live contacts and OAuth counters."""
-        with self._lock:
-            daily_used = self._daily_used
         return {
-            "daily_used": daily_used,
+            "daily_used": self.limits.daily_used,
             **self._settings(),
             "contacts": self.contacts.count(),
             "oauth": self.oauth.summary(),
@@ -294,15 +221,12 @@ class HubSpotApi(Vendor):
             floor = 0 if key in ("daily_limit", "search_lag_seconds") else 1
             if value < floor or (key != "search_lag_seconds" and not value.is_integer()):
                 raise ValueError(f"hubspot {key} must be an integer >= {floor}, got {value}")
-        limits = self.context.limits
         if "burst_limit" in values:
-            self._burst_limit = int(values["burst_limit"])
-            self._burst = SlidingWindow(self._burst_limit, BURST_WINDOW_SECONDS, limits)
+            self.limits.set_burst_limit(int(values["burst_limit"]))
         if "search_per_second" in values:
-            self._search_per_second = int(values["search_per_second"])
-            self._search_window = SlidingWindow(self._search_per_second, 1.0, limits)
+            self.limits.set_search_per_second(int(values["search_per_second"]))
         if "daily_limit" in values:
-            self._daily.limit = int(values["daily_limit"])
+            self.limits.set_daily_limit(int(values["daily_limit"]))
         if "search_lag_seconds" in values:
             self.contacts.set_lag(values["search_lag_seconds"])
         return self._settings()
@@ -310,9 +234,9 @@ class HubSpotApi(Vendor):
     def _settings(self) -> dict[str, Any]:
         """The run-time settings in force."""
         return {
-            "burst_limit": self._burst_limit,
-            "daily_limit": self._daily.limit,
-            "search_per_second": self._search_per_second,
+            "burst_limit": self.limits.burst_limit,
+            "daily_limit": self.limits.daily_limit,
+            "search_per_second": self.limits.search_per_second,
             "search_lag_seconds": self.contacts.lag,
         }
 
@@ -330,7 +254,7 @@ class HubSpotApi(Vendor):
                     scopes = self._authenticate(request)
                 except HubSpotError as error:
                     return self._error_response(error)
-            headers, refused = self._admit(kind)
+            headers, refused = self.limits.admit(kind)
             if refused is not None:
                 return refused
             try:
@@ -358,66 +282,6 @@ class HubSpotApi(Vendor):
         if request.arg("hapikey") is not None:
             bearer = ""
         return self.oauth.scopes_of(bearer)
-
-    def _admit(self, kind: str) -> tuple[dict[str, str], Response | None]:
-        """Count the request against its windows: the headers to send, or the 429 to answer."""
-        if kind == SEARCH:
-            if not self._search_window.acquire().allowed:
-                return {}, self._rate_limited("SECONDLY", {})
-            if not self._take_daily():
-                return {}, self._rate_limited("DAILY", {})
-            return {}, None
-        burst = self._burst.acquire()
-        headers = {
-            "X-HubSpot-RateLimit-Max": str(burst.limit),
-            "X-HubSpot-RateLimit-Remaining": str(burst.remaining),
-            "X-HubSpot-RateLimit-Interval-Milliseconds": str(int(BURST_WINDOW_SECONDS * 1000)),
-        }
-        if kind == OAUTH:
-            return headers, None if burst.allowed else self._rate_limited(
-                "TEN_SECONDLY_ROLLING", headers
-            )
-        if not burst.allowed:
-            return headers, self._rate_limited(
-                "TEN_SECONDLY_ROLLING", {**headers, **self._daily_headers()}
-            )
-        allowed = self._take_daily()
-        headers.update(self._daily_headers())
-        return headers, None if allowed else self._rate_limited("DAILY", headers)
-
-    def _take_daily(self) -> bool:
-        """Spend one request of the daily budget, if any is left."""
-        decision: Decision = self._daily.acquire()
-        if decision.allowed:
-            with self._lock:
-                self._daily_used += 1
-        return decision.allowed
-
-    def _daily_headers(self) -> dict[str, str]:
-        """The daily pair of rate headers, as things stand."""
-        limit = self._daily.limit
-        with self._lock:
-            remaining = max(limit - self._daily_used, 0)
-        return {
-            "X-HubSpot-RateLimit-Daily": str(limit),
-            "X-HubSpot-RateLimit-Daily-Remaining": str(remaining),
-        }
-
-    def _rate_limited(
-        self, policy: str, headers: dict[str, str], tag: str | None = "rate_limited"
-    ) -> Response:
-        """HubSpot's 429 for ``policy`` (never with ``Retry-After``); ``tag`` marks limit 429s."""
-        correlation_id = new_correlation_id()
-        body = {
-            "status": "error",
-            "message": RATE_LIMIT_MESSAGES[policy],
-            "errorType": "RATE_LIMIT",
-            "correlationId": correlation_id,
-            "policyName": policy,
-            "requestId": str(uuid.uuid4()),
-        }
-        headers = {**headers, "X-HubSpot-Correlation-Id": correlation_id}
-        return json_response(429, body, headers, tag=tag)
 
     def _error_response(self, error: HubSpotError) -> Response:
         """``error`` as JSON, its correlation id also in ``X-HubSpot-Correlation-Id``."""
@@ -472,12 +336,12 @@ class HubSpotApi(Vendor):
                 f"limit must be an integer between 1 and {MAX_LIST_LIMIT}, got {raw_limit}"
             )
         after = request.arg("after")
-        after_id = _decode_cursor(after) if after else 0
-        names = self.registry.returned_names(_requested_properties(request))
-        records, next_id = self.contacts.page(after_id, int(raw_limit), _flag(request, "archived"))
+        after_id = decode_cursor(after) if after else 0
+        names = self.registry.returned_names(requested_properties(request))
+        records, next_id = self.contacts.page(after_id, int(raw_limit), flag(request, "archived"))
         answer: dict[str, Any] = {"results": [record.to_json(names) for record in records]}
         if next_id is not None:
-            cursor = _encode_cursor(next_id)
+            cursor = encode_cursor(next_id)
             query = [(k, v) for k, values in request.query.items() if k != "after" for v in values]
             host = request.header("Host") or "api.hubapi.com"
             link = (
@@ -489,20 +353,20 @@ class HubSpotApi(Vendor):
     def _get(self, request: Request, key: str) -> Response:
         """One contact by id (or ``idProperty=email``); 404 when unknown or archived."""
         record = self.contacts.get(
-            key, _id_property(request.arg("idProperty")), _flag(request, "archived")
+            key, id_property(request.arg("idProperty")), flag(request, "archived")
         )
-        return self._answer(record, self.registry.returned_names(_requested_properties(request)))
+        return self._answer(record, self.registry.returned_names(requested_properties(request)))
 
     def _create(self, request: Request) -> Response:
         """201 with the new contact; 409 ``CONFLICT`` for an email already taken."""
-        properties = _properties_of(_json_body(request))
+        properties = properties_of(json_body(request), "SimplePublicObjectInputForCreate")
         record = self.contacts.create(properties)
         return self._answer(record, self.registry.returned_names(properties), status=201)
 
     def _update(self, request: Request, key: str) -> Response:
         """The updated contact (``lastmodifieddate`` now, unless nothing changed)."""
-        properties = _properties_of(_json_body(request))
-        record = self.contacts.update(key, _id_property(request.arg("idProperty")), properties)
+        properties = properties_of(json_body(request), "SimplePublicObjectInput")
+        record = self.contacts.update(key, id_property(request.arg("idProperty")), properties)
         return self._answer(record, self.registry.returned_names(properties))
 
     def _archive(self, request: Request, key: str) -> Response:
@@ -512,7 +376,7 @@ class HubSpotApi(Vendor):
 
     def _search(self, request: Request) -> Response:
         """``{"total","results","paging"?}``; ``paging.next.after`` is the next offset."""
-        query = parse_search(_json_body(request), self.registry)
+        query = parse_search(json_body(request), self.registry)
         total, records = self.contacts.search(query)
         names = self.registry.returned_names(query.properties)
         answer: dict[str, Any] = {"total": total, "results": [r.to_json(names) for r in records]}
@@ -520,126 +384,6 @@ class HubSpotApi(Vendor):
         if following < total:
             answer["paging"] = {"next": {"after": str(following)}}
         return json_response(200, answer)
-
-    # ================================================================ batches
-    def _inputs(self, body: dict[str, Any]) -> list[dict[str, Any]]:
-        inputs = body.get("inputs")
-        if not isinstance(inputs, list) or not all(isinstance(item, dict) for item in inputs):
-            raise validation_error("Invalid input JSON: inputs must be an array of objects")
-        if len(inputs) > MAX_BATCH_INPUTS:
-            raise validation_error(
-                f"Too many inputs: {len(inputs)}. A batch takes at most {MAX_BATCH_INPUTS} inputs."
-            )
-        return inputs
-
-    @staticmethod
-    def _unique_ids(inputs: list[dict[str, Any]], fold_case: bool) -> None:
-        keys = [str(item.get("id", "")) for item in inputs]
-        seen = [key.lower() if fold_case else key for key in keys]
-        duplicates = sorted(
-            {key for key, folded in zip(keys, seen, strict=True) if seen.count(folded) > 1}
-        )
-        if duplicates:
-            raise validation_error(
-                f"Duplicate IDs found in batch input: [{', '.join(duplicates)}]. IDs must be unique"
-            )
-
-    def _batch_answer(
-        self,
-        started: float,
-        results: list[dict[str, Any]],
-        errors: list[dict[str, Any]],
-        ok: int = 200,
-    ) -> Response:
-        body: dict[str, Any] = {"status": "COMPLETE", "results": results}
-        if errors:
-            body["numErrors"] = len(errors)
-            body["errors"] = errors
-        body["startedAt"] = iso_from_seconds(started)
-        body["completedAt"] = iso_from_seconds(self.context.clock.now())
-        return json_response(207 if errors else ok, body)
-
-    def _batch_read(self, request: Request) -> Response:
-        """Contacts by id or by ``idProperty: email``; unknown ones in one OBJECT_NOT_FOUND."""
-        started = self.context.clock.now()
-        body = _json_body(request)
-        inputs = self._inputs(body)
-        id_property = _id_property(body.get("idProperty"))
-        requested = body.get("properties")
-        names = self.registry.returned_names(
-            requested if isinstance(requested, list) and requested else None
-        )
-        found: dict[int, dict[str, Any]] = {}
-        missing: list[str] = []
-        for item in inputs:
-            key = str(item.get("id", ""))
-            record = self.contacts.find(key, id_property)
-            if record is None:
-                missing.append(key)
-            else:
-                found.setdefault(record.id, record.to_json(names))
-        errors = []
-        if missing:
-            errors.append(
-                _batch_error(
-                    api_error(404, "OBJECT_NOT_FOUND", NOT_FOUND_IN_BATCH), {"ids": missing}
-                )
-            )
-        return self._batch_answer(started, list(found.values()), errors)
-
-    def _batch_create(self, request: Request) -> Response:
-        """201 with every created contact, or 207 with an error per refused input
-        (a duplicate email is a CONFLICT entry)."""
-        started = self.context.clock.now()
-        results, errors = [], []
-        for index, item in enumerate(self._inputs(_json_body(request))):
-            given = item.get("properties")
-            email = given.get("email") if isinstance(given, dict) else None
-            context = {"emails": [str(email)]} if email else {"inputIndex": [str(index)]}
-            try:
-                properties = _properties_of(item)
-                record = self.contacts.create(properties)
-                results.append(record.to_json(self.registry.returned_names(properties)))
-            except HubSpotError as error:
-                errors.append(_batch_error(error, context))
-        return self._batch_answer(started, results, errors, ok=201)
-
-    def _batch_update(self, request: Request) -> Response:
-        """Updates by id (or per-input ``idProperty: email``); an error entry per refused input."""
-        started = self.context.clock.now()
-        inputs = self._inputs(_json_body(request))
-        self._unique_ids(inputs, fold_case=False)
-        results, errors = [], []
-        for item in inputs:
-            key = str(item.get("id", ""))
-            try:
-                properties = _properties_of(item)
-                record = self.contacts.update(key, _id_property(item.get("idProperty")), properties)
-                results.append(record.to_json(self.registry.returned_names(properties)))
-            except HubSpotError as error:
-                errors.append(_batch_error(error, {"ids": [key]}))
-        return self._batch_answer(started, results, errors)
-
-    def _batch_upsert(self, request: Request) -> Response:
-        """Create-or-update by ``idProperty: email``; each result says whether it is ``new``."""
-        started = self.context.clock.now()
-        inputs = self._inputs(_json_body(request))
-        self._unique_ids(inputs, fold_case=True)
-        results, errors = [], []
-        for item in inputs:
-            key = str(item.get("id", ""))
-            try:
-                if item.get("idProperty") != "email":
-                    raise validation_error(
-                        "Upsert needs idProperty email, the unique contact property"
-                    )
-                properties = _properties_of(item)
-                record, created = self.contacts.upsert_by_email(key, properties)
-                names = self.registry.returned_names([*properties, "email"])
-                results.append({**record.to_json(names), "new": created})
-            except HubSpotError as error:
-                errors.append(_batch_error(error, {"ids": [key]}))
-        return self._batch_answer(started, results, errors)
 
     # ================================================================ properties
     def _list_properties(self, request: Request) -> Response:
@@ -655,19 +399,8 @@ class HubSpotApi(Vendor):
 
     def _create_property(self, request: Request) -> Response:
         """201 with the new definition; 409 when the name exists, 400 when malformed."""
-        definition = self.registry.create(_json_body(request), self.context.clock.now())
+        definition = self.registry.create(json_body(request), self.context.clock.now())
         return json_response(201, definition.to_json())
-
-    def _batch_create_properties(self, request: Request) -> Response:
-        """201 with the new definitions, or 207 with an error per refused input."""
-        started = self.context.clock.now()
-        results, errors = [], []
-        for item in self._inputs(_json_body(request)):
-            try:
-                results.append(self.registry.create(item, self.context.clock.now()).to_json())
-            except HubSpotError as error:
-                errors.append(_batch_error(error, {"name": [str(item.get("name", ""))]}))
-        return self._batch_answer(started, results, errors, ok=201)
 
     def _list_groups(self, request: Request) -> Response:
         """``{"results": [groups]}``."""
@@ -675,4 +408,4 @@ class HubSpotApi(Vendor):
 
     def _create_group(self, request: Request) -> Response:
         """201 with the new group; 409 when it exists."""
-        return json_response(201, self.registry.create_group(_json_body(request)))
+        return json_response(201, self.registry.create_group(json_body(request)))

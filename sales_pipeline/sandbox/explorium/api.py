@@ -51,8 +51,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .explorium_data import BUSINESS_MATCH_KEYS, PROSPECT_MATCH_KEYS, Directory
-from .explorium_validation import (
+from sales_pipeline.sandbox.core.http import Handler, Request, Response, Route, json_response
+from sales_pipeline.sandbox.core.limits import Decision, SlidingWindow
+from sales_pipeline.sandbox.core.vendor import Vendor, VendorContext
+
+from .data import BUSINESS_MATCH_KEYS, PROSPECT_MATCH_KEYS, Directory
+from .validation import (
     BUSINESS_ID,
     PROSPECT_ID,
     Problems,
@@ -64,9 +68,6 @@ from .explorium_validation import (
     read_body,
     string_fields,
 )
-from .http import Handler, Request, Response, Route, json_response
-from .limits import Decision, SlidingWindow
-from .vendor import Vendor, VendorContext
 
 RATE_LIMIT = 200
 RATE_WINDOW_SECONDS = 60.0

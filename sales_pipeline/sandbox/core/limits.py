@@ -1,4 +1,4 @@
-"""Rate-limit windows and the sandbox clock.
+"""Rate-limit windows and daily budgets.
 
 Each vendor enforces its published limits with :class:`SlidingWindow` instances. Limits are
 scaled by ``rate_scale`` (benchmarks compress time with it) and can be switched off at run time.
@@ -11,29 +11,6 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-
-
-class Clock:
-    """Wall-clock time that tests can move forward (to expire OAuth tokens, say).
-
-    ``now()`` is epoch seconds plus an offset set through ``/_sandbox/clock``. Rate windows use
-    :func:`time.monotonic` instead, so advancing the clock never resets a limit.
-    """
-
-    def __init__(self) -> None:
-        self._offset = 0.0
-
-    def now(self) -> float:
-        """Epoch seconds as the sandbox sees them."""
-        return time.time() + self._offset
-
-    def advance(self, seconds: float) -> None:
-        """Move the sandbox's time forward by ``seconds``."""
-        self._offset += seconds
-
-    def reset(self) -> None:
-        """Back to real time."""
-        self._offset = 0.0
 
 
 @dataclass(frozen=True)

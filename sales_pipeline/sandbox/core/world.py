@@ -57,7 +57,7 @@ INDUSTRIES = [
 ]
 # (job title, JobLevel enum value, JobSeniorityLevel enum value, department main); Explorium's
 # profiles put the JobLevel value in `job_seniority_level` and the JobSeniorityLevel one in
-# `job_level_main`, as its OpenAPI document does (see explorium_data.py).
+# `job_level_main`, as its OpenAPI document does (see explorium/data.py).
 ROLES = [
     ("Chief Executive Officer", "cxo", "c-suite", "General"),
     ("Chief Technology Officer", "cxo", "c-suite", "Engineering"),

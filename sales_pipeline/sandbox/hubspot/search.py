@@ -16,9 +16,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .hubspot_errors import validation_error
-from .hubspot_properties import PropertyDefinition, PropertyRegistry
-from .hubspot_records import ContactRecord
+from .errors import validation_error
+from .parsing import require
+from .properties import PropertyDefinition, PropertyRegistry
+from .records import ContactRecord
 
 MAX_GROUPS = 5
 MAX_FILTERS_PER_GROUP = 6
@@ -142,7 +143,10 @@ def _compile_groups(
     compiled = []
     total = 0
     for group in raw_groups:
-        filters = group.get("filters") if isinstance(group, dict) else None
+        if not isinstance(group, dict):
+            raise validation_error("Each filter group must be an object")
+        require(group, "FilterGroup")
+        filters = group["filters"]
         if not isinstance(filters, list):
             raise validation_error("Each filter group needs a filters array")
         if len(filters) > MAX_FILTERS_PER_GROUP:
@@ -192,6 +196,7 @@ def _target(definition: PropertyDefinition, raw: Any) -> Any:
 def _compile_filter(raw: Any, registry: PropertyRegistry) -> Predicate:
     if not isinstance(raw, dict):
         raise validation_error("Each filter must be an object")
+    require(raw, "Filter")
     definition = _definition(raw.get("propertyName"), registry)
     operator = raw.get("operator")
     key = _record_key(definition)

@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-from .world import COUNTRIES, Company, Person, World
+from sales_pipeline.sandbox.core.world import COUNTRIES, Company, Person, World
 
 PROSPECT_MATCH_KEYS = (
     "email",

@@ -6,8 +6,10 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
+from .clock import Clock
+from .deprecations import Notice
 from .http import Response, Route
-from .limits import Clock, LimitSettings
+from .limits import LimitSettings
 from .world import World
 
 
@@ -50,6 +52,8 @@ class Vendor(ABC):
     """One emulated API. The server strips ``/<name>`` from the path before routing."""
 
     name: str
+    notices: tuple[Notice, ...] = ()
+    """Deprecations the vendor itself announces on every answer under their path prefix."""
 
     def __init__(self, context: VendorContext) -> None:
         self.context = context

@@ -11,11 +11,16 @@ and ``harsh`` are built in; any other value is a path to a YAML or JSON file of 
       drop_connection: 0.01       # close the socket without an answer
       truncated_json: 0.01        # a 200 whose body stops half way
       malformed_json: 0.01        # a 200 whose body is not JSON
+      oversized: {probability: 0.01, mebibytes: 8}   # a 200 padded to 8 MiB (still valid JSON)
     explorium: {...}
     lemlist: {...}
 
 Draws come from one seeded generator per vendor, so a single-threaded client meets the same
 faults in the same order every time for the same seed.
+
+A hung request is held until its ``seconds`` run out or the control plane lets every held
+request go (``POST /_sandbox/hangs/release``, a reset, the sandbox stopping); then its
+connection closes without an answer.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from typing import Any
 import yaml
 
 VENDORS = ("hubspot", "explorium", "lemlist")
+MEBIBYTE = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,8 @@ class VendorFaults:
     drop_connection: float = 0.0
     truncated_json: float = 0.0
     malformed_json: float = 0.0
+    oversized_probability: float = 0.0
+    oversized_mebibytes: float = 8.0
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> VendorFaults:
@@ -59,12 +67,17 @@ class VendorFaults:
             "drop_connection",
             "truncated_json",
             "malformed_json",
+            "oversized",
         }
         unknown = set(raw) - known
         if unknown:
             raise ValueError(f"unknown fault keys: {sorted(unknown)}")
         latency = raw.get("latency") or {}
         hang = raw.get("hang") or {}
+        oversized = raw.get("oversized") or {}
+        mebibytes = float(oversized.get("mebibytes", 8.0))
+        if mebibytes <= 0:
+            raise ValueError("oversized mebibytes must be positive")
         return cls(
             error_rates={int(k): float(v) for k, v in (raw.get("error_rates") or {}).items()},
             rate_limit_burst=float(raw.get("rate_limit_burst", 0.0)),
@@ -76,6 +89,8 @@ class VendorFaults:
             drop_connection=float(raw.get("drop_connection", 0.0)),
             truncated_json=float(raw.get("truncated_json", 0.0)),
             malformed_json=float(raw.get("malformed_json", 0.0)),
+            oversized_probability=float(oversized.get("probability", 0.0)),
+            oversized_mebibytes=mebibytes,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -92,6 +107,10 @@ class VendorFaults:
             "drop_connection": self.drop_connection,
             "truncated_json": self.truncated_json,
             "malformed_json": self.malformed_json,
+            "oversized": {
+                "probability": self.oversized_probability,
+                "mebibytes": self.oversized_mebibytes,
+            },
         }
 
 
@@ -145,11 +164,47 @@ def load_profile(spec: str | dict[str, Any]) -> dict[str, VendorFaults]:
 @dataclass(frozen=True)
 class Fault:
     """What to do to one request: ``kind`` is ``status``, ``rate_limit``, ``hang``, ``drop``,
-    ``truncated_json``, ``malformed_json`` or ``None``; ``delay`` is added latency (seconds)."""
+    ``truncated_json``, ``malformed_json``, ``oversized`` or ``None``; ``delay`` is added latency
+    (for ``hang``: how long to hold at most), ``size`` the bytes an ``oversized`` answer is padded
+    to."""
 
     kind: str | None
     delay: float = 0.0
     status: int = 0
+    size: int = 0
+
+
+class HangGate:
+    """Where hung requests wait: until their time runs out or :meth:`release` lets them go."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._generation = 0
+        self._held = 0
+
+    @property
+    def held(self) -> int:
+        """How many requests are being held now."""
+        with self._condition:
+            return self._held
+
+    def hold(self, seconds: float) -> None:
+        """Block the calling request thread for ``seconds`` or until the next release."""
+        with self._condition:
+            generation = self._generation
+            self._held += 1
+            try:
+                self._condition.wait_for(lambda: self._generation != generation, timeout=seconds)
+            finally:
+                self._held -= 1
+
+    def release(self) -> int:
+        """Let every held request go; how many there were."""
+        with self._condition:
+            released = self._held
+            self._generation += 1
+            self._condition.notify_all()
+            return released
 
 
 class FaultInjector:
@@ -160,6 +215,7 @@ class FaultInjector:
         self._seed = seed
         self._lock = threading.Lock()
         self._rngs = self._make_rngs()
+        self.hangs = HangGate()
 
     def _make_rngs(self) -> dict[str, random.Random]:
         return {v: random.Random(self._seed * 1_000_003 + zlib.crc32(v.encode())) for v in VENDORS}
@@ -185,9 +241,15 @@ class FaultInjector:
             ("rate_limit", faults.rate_limit_burst),
             ("truncated_json", faults.truncated_json),
             ("malformed_json", faults.malformed_json),
+            ("oversized", faults.oversized_probability),
         ):
             if roll < probability:
-                return Fault(kind, delay=faults.hang_seconds if kind == "hang" else delay)
+                if kind == "hang":
+                    return Fault(kind, delay=faults.hang_seconds)
+                if kind == "oversized":
+                    size = int(faults.oversized_mebibytes * MEBIBYTE)
+                    return Fault(kind, delay=delay, size=size)
+                return Fault(kind, delay=delay)
             roll -= probability
         for status, probability in sorted(faults.error_rates.items()):
             if roll < probability:

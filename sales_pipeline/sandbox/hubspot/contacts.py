@@ -18,12 +18,13 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .hubspot_errors import contact_conflict, not_found
-from .hubspot_properties import PropertyRegistry
-from .hubspot_records import ContactRecord, iso_from_seconds
-from .hubspot_search import SearchQuery, page_of
-from .limits import Clock
-from .world import Contact
+from sales_pipeline.sandbox.core.clock import Clock
+from sales_pipeline.sandbox.core.world import Contact
+
+from .errors import contact_conflict, not_found
+from .properties import PropertyRegistry
+from .records import ContactRecord, iso_from_seconds
+from .search import SearchQuery, page_of
 
 SEARCH_CACHE_SIZE = 64
 

@@ -1,7 +1,7 @@
 """Lemlist's records as the sandbox keeps them: ids, dates, validation rules and lead timelines.
 
-Pure data and pure functions; :mod:`.lemlist_store` holds the mutable state and
-:mod:`.lemlist` the HTTP surface.
+Pure data and pure functions; :mod:`.store` holds the mutable state and
+:mod:`.api` the HTTP surface.
 """
 
 from __future__ import annotations

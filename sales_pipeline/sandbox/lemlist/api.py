@@ -12,7 +12,7 @@ What a client meets here, as the real service does it (see shared/api-facts/leml
 * Errors are ``text/plain`` sentences; success bodies are JSON.
 
 Leads added to a running campaign get a deterministic timeline of activities (see
-:func:`.lemlist_model.plan_timeline`) that becomes visible as the sandbox clock advances; an
+:func:`.model.plan_timeline`) that becomes visible as the sandbox clock advances; an
 ``emailsUnsubscribed`` activity puts the address on the unsubscribe list at the same moment.
 Webhooks are stored and listed but never delivered.
 """
@@ -28,8 +28,18 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import unquote
 
-from .http import Handler, Request, Response, Route, json_response, text_response
-from .lemlist_model import (
+from sales_pipeline.sandbox.core.http import (
+    Handler,
+    Request,
+    Response,
+    Route,
+    json_response,
+    text_response,
+)
+from sales_pipeline.sandbox.core.limits import Decision, SlidingWindow
+from sales_pipeline.sandbox.core.vendor import Vendor, VendorContext
+
+from .model import (
     HOOK_TYPES,
     JsonDict,
     LemlistError,
@@ -37,9 +47,7 @@ from .lemlist_model import (
     js_date,
     parse_date,
 )
-from .lemlist_store import ActivityQuery, LemlistStore
-from .limits import Decision, SlidingWindow
-from .vendor import Vendor, VendorContext
+from .store import ActivityQuery, LemlistStore
 
 RATE_LIMIT = 20
 RATE_WINDOW = 2.0

@@ -21,9 +21,10 @@ import uuid
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from .hubspot_errors import api_error, oauth_error
-from .limits import Clock
-from .vendor import Credentials
+from sales_pipeline.sandbox.core.clock import Clock
+from sales_pipeline.sandbox.core.vendor import Credentials
+
+from .errors import api_error, oauth_error
 
 CODE_TTL_SECONDS = 600
 AUTH_NOT_FOUND_MESSAGE = (

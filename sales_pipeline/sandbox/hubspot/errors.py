@@ -1,4 +1,4 @@
-"""HubSpot's error answers, raised by the parts of the emulation and rendered by :mod:`.hubspot`.
+"""HubSpot's error answers, raised by the parts of the emulation and rendered by :mod:`.api`.
 
 Two body dialects exist. The CRM API answers
 ``{"status":"error","message":...,"correlationId":...,"category":...}`` (plus ``context`` or
