@@ -163,7 +163,9 @@ class RateLimiter:
         window stretched by the margin."""
         return limit.interval_s / self.safety_margin
 
-    def acquire(self, key: str, limit: RateLimit) -> float:
+    def acquire(
+        self, key: str, limit: RateLimit, sleep: Callable[[float], None] | None = None
+    ) -> float:
         """Block until one more request under ``limit`` is allowed for ``key``.
 
         Waits first for any live-header pause of ``key``, then for a permit
@@ -174,23 +176,30 @@ class RateLimiter:
         entries other processes stamped later; its ``blocking=False`` mode
         passes a bool timeout that filelock 4 rejects.)
 
+        Args:
+            key: The bucket.
+            limit: The published limit the bucket paces.
+            sleep: How to wait (default: the limiter's own sleep); a client
+                passes a cancellable one, which may raise to abandon the wait.
+
         Returns:
             Seconds spent waiting.
 
         Raises:
             TimeoutError: No permit within ``max_wait_s``.
         """
+        wait = sleep or self._sleep
         started = time.monotonic()
         live_wait = self._live_wait(key)
         if live_wait > 0:
-            self._sleep(live_wait)
+            wait(live_wait)
         slot = self._slot_for(key, limit)
         deadline = started + self.max_wait_s
         while not slot.limiter.try_acquire(key, blocking=True, timeout=0):
             pause = slot.retry_after_s()
             if time.monotonic() + pause > deadline:
                 raise TimeoutError(f"no rate-limit permit for {key} within {self.max_wait_s} s")
-            self._sleep(pause)
+            wait(pause)
         return time.monotonic() - started
 
     def observe(self, key: str, reading: QuotaReading) -> None:

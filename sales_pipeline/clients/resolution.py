@@ -36,6 +36,7 @@ from sales_pipeline.clients.errors import (
     InvalidRequest,
     NotFound,
     RateLimited,
+    ResponseTooLarge,
     ServerError,
 )
 
@@ -235,7 +236,12 @@ CLIENT_ERRORS = range(400, 500)
 SERVER_ERRORS = range(500, 600)
 
 COMMON_RULES: tuple[Rule, ...] = (
-    Rule(Action.FAIL, failure=Failure.TOO_LARGE, error=ServerError, reason="answer too large"),
+    Rule(
+        Action.FAIL,
+        failure=Failure.TOO_LARGE,
+        error=ResponseTooLarge,
+        reason="answer larger than the operation's cap",
+    ),
     Rule(Action.RETRY, failure=Failure.TIMEOUT, error=ApiTimeout, reason="timed out"),
     Rule(
         Action.RETRY,

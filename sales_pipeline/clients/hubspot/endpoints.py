@@ -28,6 +28,10 @@ BATCH_MAX = 100
 """HubSpot's maximum inputs per batch call."""
 PROPERTY_VALUE_MAX = 65_536
 """Longest property value HubSpot stores."""
+RECORDS_CAP = 16 * 1024 * 1024
+"""Largest answer carrying records (a search page, a batch, the property list)."""
+TOKEN_CAP = 64 * 1024
+"""Largest OAuth token answer."""
 
 CRM_VERSIONS = ("v3",)
 """CRM API versions this client speaks, the default first."""
@@ -72,11 +76,26 @@ class HubSpotEndpoints:
             crm_version=crm,
             oauth_version=oauth,
             search_contacts=Operation(
-                "search_contacts", "POST", f"{contacts}/search", limits=("burst", "search")
+                "search_contacts",
+                "POST",
+                f"{contacts}/search",
+                limits=("burst", "search"),
+                max_response_bytes=RECORDS_CAP,
             ),
-            list_contacts=Operation("list_contacts", "GET", contacts, limits=("burst",)),
+            list_contacts=Operation(
+                "list_contacts",
+                "GET",
+                contacts,
+                limits=("burst",),
+                max_response_bytes=RECORDS_CAP,
+            ),
             batch_read_contacts=Operation(
-                "batch_read_contacts", "POST", f"{contacts}/batch/read", limits=("burst",)
+                "batch_read_contacts",
+                "POST",
+                f"{contacts}/batch/read",
+                limits=("burst",),
+                max_response_bytes=RECORDS_CAP,
+                max_inputs=BATCH_MAX,
             ),
             batch_upsert_contacts=Operation(
                 "batch_upsert_contacts",
@@ -87,9 +106,15 @@ class HubSpotEndpoints:
                     "values on the same contacts and creates nothing new"
                 ),
                 limits=("burst",),
+                max_response_bytes=RECORDS_CAP,
+                max_inputs=BATCH_MAX,
             ),
             list_contact_properties=Operation(
-                "list_contact_properties", "GET", properties, limits=("burst",)
+                "list_contact_properties",
+                "GET",
+                properties,
+                limits=("burst",),
+                max_response_bytes=RECORDS_CAP,
             ),
             create_contact_properties=Operation(
                 "create_contact_properties",
@@ -100,6 +125,8 @@ class HubSpotEndpoints:
                     "attempt created, which ensure_contact_properties accepts"
                 ),
                 limits=("burst",),
+                max_response_bytes=RECORDS_CAP,
+                max_inputs=BATCH_MAX,
             ),
             refresh_token=Operation(
                 "refresh_token",
@@ -110,8 +137,14 @@ class HubSpotEndpoints:
                     "answers with is persisted whichever attempt succeeds"
                 ),
                 limits=("burst",),
+                max_response_bytes=TOKEN_CAP,
             ),
             exchange_code=Operation(
-                "exchange_code", "POST", token, idempotency=None, limits=("burst",)
+                "exchange_code",
+                "POST",
+                token,
+                idempotency=None,
+                limits=("burst",),
+                max_response_bytes=TOKEN_CAP,
             ),
         )

@@ -20,6 +20,10 @@ API_VERSIONS = ("v2",)
 """Values of the ``version`` query parameter this client speaks, the default first."""
 PAGE_MAX = 100
 CAMPAIGN_STATUSES = frozenset({"running", "draft", "archived", "ended", "paused", "errors"})
+PAGE_CAP = 16 * 1024 * 1024
+"""Largest answer of a list page (100 activities, campaigns or unsubscribes)."""
+LEAD_CAP = 1024 * 1024
+"""Largest answer about one lead."""
 ADD_LEAD = "add_lead_to_campaign"
 GET_LEAD = "get_lead"
 """Operation names the resolution table scopes rules to."""
@@ -42,7 +46,13 @@ class LemlistEndpoints:
         versioned = (("version", version),)
         return cls(
             version=version,
-            list_campaigns=Operation("list_campaigns", "GET", "/campaigns", fixed_params=versioned),
+            list_campaigns=Operation(
+                "list_campaigns",
+                "GET",
+                "/campaigns",
+                fixed_params=versioned,
+                max_response_bytes=PAGE_CAP,
+            ),
             add_lead_to_campaign=Operation(
                 ADD_LEAD,
                 "POST",
@@ -51,10 +61,23 @@ class LemlistEndpoints:
                     "a resend after the lead was added answers 400 'Lead already in the "
                     "campaign', which resolves to ALREADY_IN_CAMPAIGN: no duplicate lead"
                 ),
+                max_response_bytes=LEAD_CAP,
             ),
-            get_lead=Operation(GET_LEAD, "GET", "/leads/{email}", fixed_params=versioned),
-            list_unsubscribes=Operation("list_unsubscribes", "GET", "/unsubscribes"),
+            get_lead=Operation(
+                GET_LEAD,
+                "GET",
+                "/leads/{email}",
+                fixed_params=versioned,
+                max_response_bytes=LEAD_CAP,
+            ),
+            list_unsubscribes=Operation(
+                "list_unsubscribes", "GET", "/unsubscribes", max_response_bytes=PAGE_CAP
+            ),
             list_activities=Operation(
-                "list_activities", "GET", "/activities", fixed_params=versioned
+                "list_activities",
+                "GET",
+                "/activities",
+                fixed_params=versioned,
+                max_response_bytes=PAGE_CAP,
             ),
         )
