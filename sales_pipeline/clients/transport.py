@@ -118,7 +118,8 @@ class Transport:
         config: Timeouts, retries, size bounds.
         quota_reader: Parses live rate-limit headers, if the vendor sends them.
         session: HTTP session to use; one is created (and closed by `close`) if
-            omitted. The transport mounts its `CancellableAdapter` on it.
+            omitted. The transport mounts its `CancellableAdapter` on it, so a
+            session serves one client (and its twins).
         cancellation: The handle that stops this transport (default: its own).
     """
 
