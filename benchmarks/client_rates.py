@@ -6,7 +6,7 @@ from several threads at full speed, all three vendors at once, for a whole numbe
 
     uv run python benchmarks/client_rates.py [--threads 4] [--safety-margin 0.95]
         [--rate-scale 1] [--hubspot-windows 3] [--search-windows 20]
-        [--explorium-windows 2] [--lemlist-windows 15]
+        [--explorium-windows 2] [--lemlist-windows 15] [--only lemlist hubspot_search]
 
 ``--rate-scale`` multiplies every limit, in the sandbox and in the clients alike (the rate-bound
 pushes of issue 12 ran at x 10). It prints one JSON object: per limit, the sustained request
@@ -236,9 +236,16 @@ def main() -> None:
     parser.add_argument("--search-windows", type=int, default=20, help="1 s search windows")
     parser.add_argument("--explorium-windows", type=int, default=2, help="60 s windows")
     parser.add_argument("--lemlist-windows", type=int, default=15, help="2 s windows")
+    parser.add_argument(
+        "--only", nargs="*", default=None, help="limits to run (hubspot, hubspot_search, ...)"
+    )
     args = parser.parse_args()
     margin = args.safety_margin or RateLimiter().safety_margin
-    groups = vendors(args)
+    groups = [
+        [vendor for vendor in group if args.only is None or vendor.name in args.only]
+        for group in vendors(args)
+    ]
+    groups = [group for group in groups if group]
     outcomes: dict[str, Outcome] = {}
     config = SandboxConfig(contacts=2000, rate_scale=args.rate_scale)
     with run_sandbox(config) as handle:

@@ -305,8 +305,9 @@ class Transport:
             duration_ms = (time.monotonic() - started) * 1000
             self._check_cancelled(operation)
             resolution = self._table.resolve(exchange)
-            self._record(operation, exchange, resolution, state, duration_ms)
-            _describe_attempt(span, exchange, resolution)
+            answer_id = correlation_id(exchange)
+            self._record(operation, exchange, resolution, state, duration_ms, answer_id)
+            _describe_attempt(span, exchange, resolution, answer_id)
         if exchange.failure is None:
             self._observe_answer(operation, exchange, state.auth)
         return exchange, resolution
@@ -335,6 +336,7 @@ class Transport:
         resolution: Resolution,
         state: _CallState,
         duration_ms: float,
+        answer_id: str | None,
     ) -> None:
         self.metrics.record_attempt(exchange.status, duration_ms)
         if exchange.failure is Failure.TIMEOUT:
@@ -351,7 +353,7 @@ class Transport:
                 status=exchange.status,
                 duration_ms=duration_ms,
                 attempt=state.attempts,
-                correlation_id=correlation_id(exchange),
+                correlation_id=answer_id,
                 outcome=_outcome_label(exchange, resolution),
                 succeeded=resolution.action is Action.OK,
             ),
@@ -454,10 +456,11 @@ def _wait_for(error: ApiError, policy: RetryPolicy, transient_waits: Iterator[fl
     return max(error.retry_after or 0.0, jittered)
 
 
-def _describe_attempt(span: Span, exchange: Exchange, resolution: Resolution) -> None:
+def _describe_attempt(
+    span: Span, exchange: Exchange, resolution: Resolution, answer_id: str | None
+) -> None:
     if exchange.status is not None:
         span.set_attribute("http.response.status_code", exchange.status)
-    answer_id = correlation_id(exchange)
     if answer_id:
         span.set_attribute("correlation_id", answer_id)
     if resolution.action is not Action.OK:
