@@ -5,11 +5,14 @@ per sliding 60 s, Lemlist 20 per 2 s) and no injected faults, then drives each v
 from several threads at full speed, all three vendors at once, for a whole number of windows:
 
     uv run python benchmarks/client_rates.py [--threads 4] [--safety-margin 0.95]
-        [--hubspot-windows 3] [--explorium-windows 2] [--lemlist-windows 15]
+        [--rate-scale 1] [--hubspot-windows 3] [--search-windows 20]
+        [--explorium-windows 2] [--lemlist-windows 15] [--only lemlist hubspot_search]
 
-Per vendor it prints the sustained request rate as a fraction of the allowed rate (the target
-is >= 0.9), the most requests sent within any one rolling window as a fraction of the limit
-(must stay <= 1), and the 429s the sandbox counted. At full speed the limiter releases a
+``--rate-scale`` multiplies every limit, in the sandbox and in the clients alike (the rate-bound
+pushes of issue 12 ran at x 10). It prints one JSON object: per limit, the sustained request
+rate as a fraction of the allowed rate (the target is >= 0.9), the most requests sent within
+any one rolling window as a fraction of the limit (must stay <= 1) and the 429s the client
+met; per vendor, the 429s the sandbox counted. At full speed the limiter releases a
 window's worth of requests at once and then holds every thread until the window frees, so the
 traffic comes in cycles; the sustained rate is measured over whole cycles (requests per cycle
 over the mean cycle length), which counts the time the limiter adds to each window. (Counting
@@ -21,26 +24,32 @@ requests allowed, not the window's length, so its run takes whole real minutes (
 the other vendors finish within that time).
 
 Operations: HubSpot ``batch_read_contacts`` of one id (a non-search endpoint, counted against
-the burst limit only), Explorium ``match_prospects`` of one email (free), Lemlist
-``list_campaigns`` (one request per call).
+the burst limit only), then, once that run is over, HubSpot ``count_contacts_modified_since``
+(one search, counted against the 5 per second search limit and the burst limit), Explorium
+``match_prospects`` of one email (free), Lemlist ``list_campaigns`` (one request per call).
 """
 
 from __future__ import annotations
 
 import argparse
 import bisect
+import json
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
 
 from sales_pipeline.clients import (
     ExploriumClient,
+    ExploriumSettings,
     HubSpotClient,
+    HubSpotSettings,
     LemlistClient,
+    LemlistSettings,
     RateLimiter,
     Secret,
     VendorClient,
@@ -64,7 +73,7 @@ class SendLog(requests.Session):
 
 @dataclass(frozen=True)
 class Vendor:
-    """One vendor's run: its published limit, and how to build and call its client."""
+    """One limit's run: the published limit, and how to build and call the vendor's client."""
 
     name: str
     limit: int
@@ -117,48 +126,77 @@ class Outcome:
         return busiest / self.vendor.limit
 
 
-def vendors(args: argparse.Namespace) -> list[Vendor]:
-    """The three runs, with the sandbox's default credentials."""
+EVER = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def vendors(args: argparse.Namespace) -> list[list[Vendor]]:
+    """The runs, with the sandbox's default credentials: runs of one inner list go one after
+    the other (they share the vendor's account), the lists run at once."""
+    scale = float(args.rate_scale)
+
+    def scaled(limit: int) -> int:
+        return max(1, round(limit * scale))
+
+    def hubspot(h: SandboxHandle, session: SendLog, limiter: RateLimiter) -> HubSpotClient:
+        return HubSpotClient(
+            h.hubspot_url,
+            access_token=Secret(h.credentials.hubspot_token),
+            settings=HubSpotSettings(burst_limit=scaled(100), search_limit=scaled(5)),
+            session=session,
+            limiter=limiter,
+        )
+
     return [
-        Vendor(
-            "hubspot",
-            100,
-            10.0,
-            args.hubspot_windows,
-            lambda h, session, limiter: HubSpotClient(
-                h.hubspot_url,
-                access_token=Secret(h.credentials.hubspot_token),
-                session=session,
-                limiter=limiter,
+        [
+            Vendor(
+                "hubspot",
+                scaled(100),
+                10.0,
+                args.hubspot_windows,
+                hubspot,
+                lambda client, i: client.batch_read_contacts([str(1001 + i % 2000)], ["email"]),
             ),
-            lambda client, i: client.batch_read_contacts([str(1001 + i % 2000)], ["email"]),
-        ),
-        Vendor(
-            "explorium",
-            200,
-            60.0,
-            args.explorium_windows,
-            lambda h, session, limiter: ExploriumClient(
-                h.explorium_url,
-                api_key=Secret(h.credentials.explorium_key),
-                session=session,
-                limiter=limiter,
+            Vendor(
+                "hubspot_search",
+                scaled(5),
+                1.0,
+                args.search_windows,
+                hubspot,
+                lambda client, _: client.count_contacts_modified_since(EVER),
             ),
-            lambda client, i: client.match_prospects([{"email": f"p{i}@bench.example.com"}]),
-        ),
-        Vendor(
-            "lemlist",
-            20,
-            2.0,
-            args.lemlist_windows,
-            lambda h, session, limiter: LemlistClient(
-                h.lemlist_url,
-                api_key=Secret(h.credentials.lemlist_key),
-                session=session,
-                limiter=limiter,
-            ),
-            lambda client, _: client.list_campaigns(),
-        ),
+        ],
+        [
+            Vendor(
+                "explorium",
+                scaled(200),
+                60.0,
+                args.explorium_windows,
+                lambda h, session, limiter: ExploriumClient(
+                    h.explorium_url,
+                    api_key=Secret(h.credentials.explorium_key),
+                    settings=ExploriumSettings(requests_per_window=scaled(200)),
+                    session=session,
+                    limiter=limiter,
+                ),
+                lambda client, i: client.match_prospects([{"email": f"p{i}@bench.example.com"}]),
+            )
+        ],
+        [
+            Vendor(
+                "lemlist",
+                scaled(20),
+                2.0,
+                args.lemlist_windows,
+                lambda h, session, limiter: LemlistClient(
+                    h.lemlist_url,
+                    api_key=Secret(h.credentials.lemlist_key),
+                    settings=LemlistSettings(requests_per_window=scaled(20)),
+                    session=session,
+                    limiter=limiter,
+                ),
+                lambda client, _: client.list_campaigns(),
+            )
+        ],
     ]
 
 
@@ -184,50 +222,68 @@ def drive(handle: SandboxHandle, vendor: Vendor, threads: int, margin: float) ->
         worker.join()
     client.close()
     limiter.close()
-    stats = handle.sandbox.stats()[vendor.name]
     client_429 = int(client.metrics_snapshot()["rate_limited_429"])
-    return Outcome(vendor, sorted(session.sent), max(int(stats["rate_limited"]), client_429))
+    return Outcome(vendor, sorted(session.sent), client_429)
 
 
 def main() -> None:
-    """Run the three vendors at once and print the table."""
+    """Run the vendors at once and print one JSON object of figures per limit."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=4, help="threads per vendor")
     parser.add_argument("--safety-margin", type=float, default=None, help="limiter margin")
+    parser.add_argument("--rate-scale", type=float, default=1.0, help="multiplies every limit")
     parser.add_argument("--hubspot-windows", type=int, default=3, help="10 s windows")
+    parser.add_argument("--search-windows", type=int, default=20, help="1 s search windows")
     parser.add_argument("--explorium-windows", type=int, default=2, help="60 s windows")
     parser.add_argument("--lemlist-windows", type=int, default=15, help="2 s windows")
+    parser.add_argument(
+        "--only", nargs="*", default=None, help="limits to run (hubspot, hubspot_search, ...)"
+    )
     args = parser.parse_args()
     margin = args.safety_margin or RateLimiter().safety_margin
-    runs = vendors(args)
-    longest = max(v.windows * v.window_s for v in runs)
-    print(f"safety margin {margin}, {args.threads} threads per vendor, ~{longest:.0f} s")
+    groups = [
+        [vendor for vendor in group if args.only is None or vendor.name in args.only]
+        for group in vendors(args)
+    ]
+    groups = [group for group in groups if group]
     outcomes: dict[str, Outcome] = {}
-    with run_sandbox(SandboxConfig(contacts=2000)) as handle:
-        threads = [
-            threading.Thread(
-                target=lambda v=vendor: outcomes.__setitem__(
-                    v.name, drive(handle, v, args.threads, margin)
-                )
-            )
-            for vendor in runs
-        ]
+    config = SandboxConfig(contacts=2000, rate_scale=args.rate_scale)
+    with run_sandbox(config) as handle:
+
+        def run_group(group: list[Vendor]) -> None:
+            for vendor in group:
+                outcomes[vendor.name] = drive(handle, vendor, args.threads, margin)
+
+        threads = [threading.Thread(target=run_group, args=(group,)) for group in groups]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
-    print(
-        f"{'vendor':<10} {'limit':>11} {'run':>6} {'sent':>6} {'per cycle':>10} "
-        f"{'cycle':>9} {'fraction':>9} {'peak/limit':>11} {'429s':>5}"
-    )
-    for vendor in runs:
-        outcome = outcomes[vendor.name]
-        print(
-            f"{vendor.name:<10} {vendor.limit:>5}/{vendor.window_s:>3.0f} s "
-            f"{vendor.windows * vendor.window_s:>4.0f} s {len(outcome.sent):>6} "
-            f"{outcome.per_cycle:>10.1f} {outcome.cycle_s:>7.3f} s {outcome.fraction:>9.3f} "
-            f"{outcome.peak:>11.2f} {outcome.rate_limited:>5}"
-        )
+        sandbox_429 = {
+            vendor: int(stats["rate_limited"]) for vendor, stats in handle.sandbox.stats().items()
+        }
+    figures = {
+        "safety_margin": margin,
+        "rate_scale": args.rate_scale,
+        "threads_per_vendor": args.threads,
+        "limits": {
+            vendor.name: {
+                "limit": vendor.limit,
+                "window_s": vendor.window_s,
+                "run_s": vendor.windows * vendor.window_s,
+                "sent": len(outcomes[vendor.name].sent),
+                "per_cycle": round(outcomes[vendor.name].per_cycle, 1),
+                "cycle_s": round(outcomes[vendor.name].cycle_s, 3),
+                "fraction_of_limit": round(outcomes[vendor.name].fraction, 3),
+                "peak_over_limit": round(outcomes[vendor.name].peak, 2),
+                "client_429s": outcomes[vendor.name].rate_limited,
+            }
+            for group in groups
+            for vendor in group
+        },
+        "sandbox_429s": sandbox_429,
+    }
+    print(json.dumps(figures, indent=2))
 
 
 if __name__ == "__main__":

@@ -13,16 +13,21 @@ and one small client per vendor:
         print(hubspot.metrics_snapshot())
 
 Every failure raises a subclass of `ApiError`; per-record outcomes of batch
-calls are returned as data.
+calls are returned as data. ``client.cancel()`` stops a client from another
+thread; ``client.deprecation_notices()`` and ``client.version_warnings()`` are
+for ``doctor``; `step_span` traces one pipeline step (see `tracing`).
 """
 
 from sales_pipeline.clients.auth import Auth, BasicPasswordAuth, BearerTokenAuth, HeaderKeyAuth
 from sales_pipeline.clients.base import HealthReport, VendorClient
 from sales_pipeline.clients.breaker import BreakerState, CircuitBreaker
+from sales_pipeline.clients.cancellation import Cancellation
+from sales_pipeline.clients.deprecation import DeprecationNotice
 from sales_pipeline.clients.errors import (
     ApiError,
     ApiTimeout,
     AuthError,
+    Cancelled,
     CircuitOpen,
     Conflict,
     InputValidationError,
@@ -30,6 +35,8 @@ from sales_pipeline.clients.errors import (
     NotFound,
     QuotaExhausted,
     RateLimited,
+    RequestTooLarge,
+    ResponseTooLarge,
     ServerError,
 )
 from sales_pipeline.clients.explorium import (
@@ -62,6 +69,7 @@ from sales_pipeline.clients.observability import VendorMetrics, current_run_id, 
 from sales_pipeline.clients.ratelimit import RateLimit, RateLimiter, shared_limiter
 from sales_pipeline.clients.redaction import RedactingFilter, install_redaction, redact
 from sales_pipeline.clients.secret import Secret
+from sales_pipeline.clients.tracing import configure_tracing_from_env, step_span
 from sales_pipeline.clients.transport import RetryPolicy, Timeouts, TransportConfig
 
 __all__ = [
@@ -74,11 +82,14 @@ __all__ = [
     "BasicPasswordAuth",
     "BearerTokenAuth",
     "BreakerState",
+    "Cancellation",
+    "Cancelled",
     "CircuitBreaker",
     "CircuitOpen",
     "Conflict",
     "ContactReadResult",
     "ContactUpsert",
+    "DeprecationNotice",
     "EnrichResult",
     "EnrichStatus",
     "ExploriumClient",
@@ -103,6 +114,8 @@ __all__ = [
     "RateLimited",
     "RateLimiter",
     "RedactingFilter",
+    "RequestTooLarge",
+    "ResponseTooLarge",
     "RetryPolicy",
     "Secret",
     "ServerError",
@@ -112,9 +125,11 @@ __all__ = [
     "UpsertResult",
     "VendorClient",
     "VendorMetrics",
+    "configure_tracing_from_env",
     "current_run_id",
     "install_redaction",
     "redact",
     "run_context",
     "shared_limiter",
+    "step_span",
 ]

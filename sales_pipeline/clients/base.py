@@ -12,10 +12,12 @@ import requests
 
 from sales_pipeline.clients.auth import Auth
 from sales_pipeline.clients.breaker import CircuitBreaker
+from sales_pipeline.clients.deprecation import DeprecationNotice
 from sales_pipeline.clients.errors import ApiError, ServerError
 from sales_pipeline.clients.observability import VendorMetrics, client_logger
 from sales_pipeline.clients.ratelimit import RateLimit, RateLimiter, shared_limiter
 from sales_pipeline.clients.resolution import ResolutionTable
+from sales_pipeline.clients.tracing import configure_tracing_from_env
 from sales_pipeline.clients.transport import (
     Operation,
     QueryValue,
@@ -54,9 +56,13 @@ class HealthReport:
 class VendorClient:
     """Base of the vendor clients: owns one `Transport`.
 
-    Subclasses pass their vendor name, auth, resolution table, limits and
-    quota reader; callers pass deployment choices (base URL, transport config,
-    a shared limiter or breaker, a session).
+    Subclasses pass their vendor name, API versions, auth, resolution table,
+    limits and quota reader; callers pass deployment choices (base URL,
+    transport config, a shared limiter or breaker, a session).
+
+    Attributes:
+        api_versions: The vendor API versions this client speaks, by API
+            (e.g. ``{"crm": "v3", "oauth": "v3"}``), for ``doctor`` and logs.
     """
 
     vendor: str
@@ -64,6 +70,7 @@ class VendorClient:
     def __init__(
         self,
         *,
+        api_versions: Mapping[str, str],
         base_url: str,
         auth: Auth,
         table: ResolutionTable,
@@ -75,6 +82,8 @@ class VendorClient:
         session: requests.Session | None,
     ) -> None:
         config = transport_config or TransportConfig()
+        configure_tracing_from_env()
+        self.api_versions = dict(api_versions)
         self.metrics = VendorMetrics(self.vendor)
         self._transport = Transport(
             self.vendor,
@@ -95,6 +104,24 @@ class VendorClient:
             quota_reader=quota_reader,
             session=session,
         )
+
+    def cancel(self) -> None:
+        """Stop this client's HTTP work from any thread, within about a second.
+
+        In-flight requests are aborted (their connections shut down) and every
+        retry, backoff or rate-limit wait ends; the calls raise `Cancelled`, and
+        so does every later call. Wire it to run termination.
+        """
+        self._transport.cancel()
+
+    def deprecation_notices(self) -> list[DeprecationNotice]:
+        """The latest deprecation notice of each endpoint that answered with one
+        (``Deprecation``, ``Sunset`` or ``Warning`` headers), for ``doctor``."""
+        return self._transport.deprecation_notices()
+
+    def version_warnings(self) -> list[str]:
+        """What an operator must hear about the configured API versions (none by default)."""
+        return []
 
     def metrics_snapshot(self) -> dict[str, int | float | str]:
         """Counters and latency percentiles of this client, for Dagster metadata."""

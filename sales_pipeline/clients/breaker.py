@@ -99,6 +99,12 @@ class CircuitBreaker:
             self._failures = 0
             self._probe_in_flight = False
 
+    def record_abandoned(self) -> None:
+        """The call ended without learning anything about the vendor (it was
+        cancelled): leave the state alone, but free the half-open probe slot."""
+        with self._lock:
+            self._probe_in_flight = False
+
     def record_failure(self) -> None:
         """The vendor failed: count it, opening the breaker at the threshold
         (or at once when the failed call was the half-open probe)."""

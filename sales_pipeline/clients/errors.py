@@ -11,7 +11,22 @@ are passed through `redact` on construction, and are built from the vendor's
 error text only: request bodies are never echoed.
 
 The class names are the ones the design document fixes (hence the ``N818``
-exemptions for names without an ``Error`` suffix).
+exemptions for names without an ``Error`` suffix)::
+
+    ApiError
+    ├── AuthError            401/403, refused credential or grant
+    ├── RateLimited          429, or no local permit in time (retryable)
+    ├── NotFound             404
+    ├── Conflict             409, HubSpot 423
+    ├── InvalidRequest       400, 414, 422, other 4xx
+    ├── ServerError          5xx, dropped connection, unreadable body (retryable)
+    ├── ApiTimeout           no complete answer in time (retryable)
+    ├── CircuitOpen          the vendor's breaker is open (retryable later)
+    ├── QuotaExhausted       daily limit, out of credits
+    ├── ResponseTooLarge     the answer passed its operation's size cap
+    ├── Cancelled            the client was cancelled (run terminated)
+    └── InputValidationError a record failed validation; nothing sent
+        └── RequestTooLarge  the request passed a vendor's documented size
 """
 
 from __future__ import annotations
@@ -33,6 +48,9 @@ class ApiError(Exception):
             cannot duplicate a write.
         retry_after: Seconds the vendor asked us to wait, or the minimum wait a
             rule imposes (e.g. HubSpot 423); ``None`` when unknown.
+        vendor_message: The vendor's own error text (masked, bounded), in whatever
+            body shape it came (see `sales_pipeline.clients.answers`); ``None`` when
+            the answer carried none or no answer came back.
         partial: For batch methods, the per-input results of the batches that
             completed before this failure, in input order (empty otherwise), so
             work already paid for is not lost.
@@ -50,8 +68,10 @@ class ApiError(Exception):
         correlation_id: str | None = None,
         retryable: bool | None = None,
         retry_after: float | None = None,
+        vendor_message: str | None = None,
     ) -> None:
         self.message = redact(message)
+        self.vendor_message = redact(vendor_message) if vendor_message is not None else None
         self.vendor = vendor
         self.operation = operation
         self.status = status
@@ -122,6 +142,22 @@ class QuotaExhausted(ApiError):  # noqa: N818 - name fixed by the design
     """
 
 
+class ResponseTooLarge(ApiError):  # noqa: N818 - named like its siblings
+    """The answer passed its operation's size cap; reading stopped there.
+
+    Not retryable: the same request would get the same answer. Ask for less
+    (smaller pages or batches) or raise the cap (`TransportConfig.response_caps`).
+    """
+
+
+class Cancelled(ApiError):  # noqa: N818 - named like its siblings
+    """The client was cancelled (``client.cancel()``, e.g. the run was terminated).
+
+    Raised by the call that was in flight or waiting, and by every later call;
+    whether an interrupted write reached the vendor is unknown.
+    """
+
+
 class InputValidationError(ApiError, ValueError):
     """An input record failed validation; nothing was sent to the vendor.
 
@@ -132,3 +168,8 @@ class InputValidationError(ApiError, ValueError):
     def __init__(self, message: str, *, vendor: str, operation: str, field: str) -> None:
         self.field = field
         super().__init__(f"{field}: {message}", vendor=vendor, operation=operation)
+
+
+class RequestTooLarge(InputValidationError):  # noqa: N818 - named like its siblings
+    """The request passed a vendor's documented limit (items per batch, body bytes);
+    nothing was sent."""

@@ -8,9 +8,9 @@
 * `log_exchange` writes one structured line per HTTP attempt: method, path
   template (never the filled path, never query values), status, duration,
   attempt, correlation id, run id.
-* `VendorMetrics` counts requests, retries, 429s, 5xx, timeouts, latency
-  percentiles and credits for one vendor; `snapshot` returns a flat dict for
-  Dagster metadata. All methods are thread-safe.
+* `VendorMetrics` counts requests, retries, 429s, 5xx, timeouts, cancelled
+  calls, deprecation notices, latency percentiles and credits for one vendor;
+  `snapshot` returns a flat dict for Dagster metadata. All methods are thread-safe.
 """
 
 from __future__ import annotations
@@ -126,7 +126,10 @@ class VendorMetrics:
             "connection_errors": 0,
             "failed_calls": 0,
             "circuit_open_rejections": 0,
+            "cancelled_calls": 0,
+            "deprecation_notices": 0,
         }
+        self._deprecated_endpoints: set[str] = set()
         self._credits = 0.0
         self._throttle_wait_s = 0.0
 
@@ -145,6 +148,12 @@ class VendorMetrics:
         with self._lock:
             self._counts[counter] += amount
 
+    def record_deprecation(self, endpoint: str) -> None:
+        """Count one answer carrying a deprecation notice for ``endpoint``."""
+        with self._lock:
+            self._counts["deprecation_notices"] += 1
+            self._deprecated_endpoints.add(endpoint)
+
     def add_credits(self, credits: float) -> None:
         """Add credits spent (Explorium)."""
         with self._lock:
@@ -156,10 +165,15 @@ class VendorMetrics:
             self._throttle_wait_s += seconds
 
     def snapshot(self) -> dict[str, int | float | str]:
-        """Return all counters and p50/p95/p99 latency (ms) as a flat dict."""
+        """Return all counters and p50/p95/p99 latency (ms) as a flat dict.
+
+        ``deprecation_notices`` counts answers that carried a deprecation notice;
+        ``deprecated_endpoints`` lists their endpoints, ``", "``-separated.
+        """
         with self._lock:
             latencies = sorted(self._latencies_ms)
             snapshot: dict[str, int | float | str] = {"vendor": self.vendor, **self._counts}
+            snapshot["deprecated_endpoints"] = ", ".join(sorted(self._deprecated_endpoints))
             snapshot["credits_used"] = round(self._credits, 2)
             snapshot["throttle_wait_s"] = round(self._throttle_wait_s, 3)
         for label, fraction in (("p50", 0.50), ("p95", 0.95), ("p99", 0.99)):

@@ -30,23 +30,31 @@ Two layers, both consulted before every request:
    looser. To keep every rolling window within the limit ``L`` it runs at
    ``L - B`` per window with a burst of ``B = max(1, L // 10)``.
 
-   Each limit is scaled by ``safety_margin`` (default 0.95), so a healthy run
-   aims at 95 % of what the vendor allows. The margin leaves room for other
-   consumers of the account and for network jitter at window edges; a waiting
-   request also sleeps 50 ms past the moment the bucket frees (see
-   `_Slot.retry_after_s`), which stretches each window by up to that much.
-   Measured at full speed against the sandbox (``benchmarks/client_rates.py``):
-   0.947 of HubSpot's burst rate, 0.949 of Explorium's and 0.942 of Lemlist's,
-   with no 429. A 0.9 margin caps the rate at exactly 0.9, so the stretch kept
-   it below: 0.897, 0.900 and 0.883 in the same runs.
+   Each limit is paced by ``safety_margin`` (default 0.95), so a healthy run
+   aims at 95 % of what the vendor allows: ``L`` requests per ``W / margin``
+   seconds instead of ``L`` per ``W``. Stretching the window rather than
+   scaling the count keeps the fraction exact for small limits (HubSpot's
+   5 searches per second run at 4.75/s; a count floored to 4 would drop a fifth
+   of the budget) and never puts more than ``L`` requests in any ``W`` seconds.
+   The stretch (5 % of each window) and the 50 ms a waiting request sleeps past
+   the moment the bucket frees (see `_Slot.retry_after_s`) leave room for
+   network jitter at window edges; `benchmarks/client_rates.py` measures the
+   fraction each limit reaches and the 429s met.
+   On Redis, GCRA paces ``L - B`` per stretched window with a burst of ``B``
+   (see above), which is coarser for limits under 20.
 
 2. **Live headers**: `RateLimiter.observe` records what the last answer said
    (remaining, limit, window, reset). When the remaining budget is down to the
-   unused margin (e.g. <= 5 of 100), requests wait until the window frees:
-   until the announced reset when the vendor sends a parseable one, else one
-   full window after the observation. This catches other consumers of the
-   same account that do not share our limiter. `RateLimiter.pause` does the
-   same after a 429, so other threads stop instead of adding to the storm.
+   margin (e.g. <= 5 of 100), requests wait until the vendor's window has room
+   again: until the reset the vendor announces (Explorium's Unix time,
+   Lemlist's date string), at most one window after the observation. A vendor
+   that announces no reset (HubSpot) is only waited on for a whole window when
+   nothing remains at all: a sliding window frees gradually, so waiting a
+   whole window for a margin the proactive layer already keeps would halve the
+   rate whenever requests spread over the window. This layer catches other
+   consumers of the same account that do not share our limiter.
+   `RateLimiter.pause` holds a key after a 429, so other threads stop instead
+   of adding to the storm.
    This layer is per process: every process reads the vendor's own headers.
 
 Keys are ``"{vendor}:{credential fingerprint}:{limit name}"``: one bucket per
@@ -145,11 +153,19 @@ class RateLimiter:
         self._paused_until: dict[str, float] = {}
         self._backend = _Backend.from_url(backend_url)
 
-    def effective_limit(self, limit: RateLimit) -> int:
-        """Requests per window this limiter admits for ``limit`` (margin applied)."""
-        return max(1, math.floor(limit.limit * self.safety_margin))
+    def effective_limit(self, limit: RateLimit) -> float:
+        """Requests per ``limit.interval_s`` this limiter admits for ``limit`` at full speed
+        (margin applied, fractional: 5 per second at 0.95 is 4.75, not 4)."""
+        return limit.limit * self.safety_margin
 
-    def acquire(self, key: str, limit: RateLimit) -> float:
+    def paced_interval_s(self, limit: RateLimit) -> float:
+        """The window in which this limiter admits ``limit.limit`` requests: the vendor's
+        window stretched by the margin."""
+        return limit.interval_s / self.safety_margin
+
+    def acquire(
+        self, key: str, limit: RateLimit, sleep: Callable[[float], None] | None = None
+    ) -> float:
         """Block until one more request under ``limit`` is allowed for ``key``.
 
         Waits first for any live-header pause of ``key``, then for a permit
@@ -160,23 +176,30 @@ class RateLimiter:
         entries other processes stamped later; its ``blocking=False`` mode
         passes a bool timeout that filelock 4 rejects.)
 
+        Args:
+            key: The bucket.
+            limit: The published limit the bucket paces.
+            sleep: How to wait (default: the limiter's own sleep); a client
+                passes a cancellable one, which may raise to abandon the wait.
+
         Returns:
             Seconds spent waiting.
 
         Raises:
             TimeoutError: No permit within ``max_wait_s``.
         """
+        wait = sleep or self._sleep
         started = time.monotonic()
         live_wait = self._live_wait(key)
         if live_wait > 0:
-            self._sleep(live_wait)
+            wait(live_wait)
         slot = self._slot_for(key, limit)
         deadline = started + self.max_wait_s
         while not slot.limiter.try_acquire(key, blocking=True, timeout=0):
             pause = slot.retry_after_s()
             if time.monotonic() + pause > deadline:
                 raise TimeoutError(f"no rate-limit permit for {key} within {self.max_wait_s} s")
-            self._sleep(pause)
+            wait(pause)
         return time.monotonic() - started
 
     def observe(self, key: str, reading: QuotaReading) -> None:
@@ -206,11 +229,9 @@ class RateLimiter:
             observed = self._readings.get(key)
             if observed is not None:
                 reading, observed_at = observed
-                reserve = max(1, math.ceil(reading.limit * (1 - self.safety_margin)))
+                reserve = max(1, math.ceil(round(reading.limit * (1 - self.safety_margin), 9)))
                 if reading.remaining <= reserve:
-                    window_end = observed_at + reading.window_s
-                    frees_at = min(reading.resets_at or window_end, window_end)
-                    until = max(until, frees_at)
+                    until = max(until, _room_at(reading, observed_at))
                     del self._readings[key]
         return max(0.0, until - now)
 
@@ -218,11 +239,21 @@ class RateLimiter:
         with self._lock:
             slot = self._slots.get(key)
             if slot is None:
-                rate = Rate(self.effective_limit(limit), round(limit.interval_s * 1000))
+                interval_s = self.paced_interval_s(limit)
+                rate = Rate(limit.limit, round(interval_s * 1000))
                 bucket = self._backend.bucket(f"{self.namespace}:{key}", rate)
-                slot = _Slot(Limiter(bucket), bucket, limit.interval_s)
+                slot = _Slot(Limiter(bucket), bucket, interval_s)
                 self._slots[key] = slot
             return slot
+
+
+def _room_at(reading: QuotaReading, observed_at: float) -> float:
+    """When the vendor's window has room again: its announced reset (at most one window
+    away), else a whole window when nothing remains, else now (epoch seconds)."""
+    window_end = observed_at + reading.window_s
+    if reading.resets_at is not None:
+        return min(reading.resets_at, window_end)
+    return window_end if reading.remaining == 0 else observed_at
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from requests.structures import CaseInsensitiveDict
+
 from sales_pipeline.clients.errors import (
     ApiError,
     ApiTimeout,
@@ -36,6 +38,7 @@ from sales_pipeline.clients.errors import (
     InvalidRequest,
     NotFound,
     RateLimited,
+    ResponseTooLarge,
     ServerError,
 )
 
@@ -90,7 +93,7 @@ class Exchange:
     def header(self, name: str) -> str | None:
         """The value of header ``name`` (case-insensitive), if sent."""
         value = self.headers.get(name)
-        if value is not None:
+        if value is not None or isinstance(self.headers, CaseInsensitiveDict):
             return value
         lowered = name.lower()
         return next((v for k, v in self.headers.items() if k.lower() == lowered), None)
@@ -235,7 +238,12 @@ CLIENT_ERRORS = range(400, 500)
 SERVER_ERRORS = range(500, 600)
 
 COMMON_RULES: tuple[Rule, ...] = (
-    Rule(Action.FAIL, failure=Failure.TOO_LARGE, error=ServerError, reason="answer too large"),
+    Rule(
+        Action.FAIL,
+        failure=Failure.TOO_LARGE,
+        error=ResponseTooLarge,
+        reason="answer larger than the operation's cap",
+    ),
     Rule(Action.RETRY, failure=Failure.TIMEOUT, error=ApiTimeout, reason="timed out"),
     Rule(
         Action.RETRY,

@@ -2,17 +2,27 @@
 
 `Transport.call` runs one `Operation` to completion:
 
-1. the vendor's `CircuitBreaker` lets the call through or raises `CircuitOpen`;
-2. before every attempt, the `RateLimiter` grants a permit for each limit the
+1. the request is built and checked against the vendor's documented sizes
+   (`wire.build_request`); nothing is sent when it is too large;
+2. the vendor's `CircuitBreaker` lets the call through or raises `CircuitOpen`;
+3. before every attempt, the `RateLimiter` grants a permit for each limit the
    operation counts against (published limits and live headers);
-3. the request goes out with the credential added at send time, a
+4. the request goes out with the credential added at send time, a
    ``(connect, read)`` timeout, and a total deadline enforced while the body
-   is streamed, which is also refused past ``max_response_bytes``;
-4. the vendor's `ResolutionTable` turns the answer into one action; retries
-   use the ``backoff`` library (exponential with full jitter for transient
-   failures, the vendor's wait for rate limits), bounded by separate try
-   budgets and one total time budget;
-5. every attempt is logged (redacted, structured) and counted in `VendorMetrics`.
+   is streamed, which is also refused past the operation's size cap
+   (`wire.send_once`);
+5. the vendor's `ResolutionTable` turns the answer into one action; retries
+   wait as ``backoff``'s generators say (exponential with full jitter for
+   transient failures) or as the vendor says (rate limits), bounded by
+   separate try budgets and one total time budget;
+6. every attempt is logged (redacted, structured), counted in `VendorMetrics`,
+   traced (`tracing`), and checked for deprecation notices (`deprecation`).
+
+The retry loop is ours rather than ``backoff.on_exception`` because that
+decorator sleeps with ``time.sleep``, which no other thread can interrupt:
+here every wait (backoff, rate limits, the limiter's pauses) is a
+`Cancellation.sleep`, and `Transport.cancel` also shuts the open connections,
+so a cancelled client stops within about a second with `Cancelled`.
 
 Writes: an operation whose ``idempotency`` is ``None`` is resent only when
 the answer proves it was not processed (429, connection never opened); any
@@ -22,26 +32,27 @@ other failure surfaces at once with ``retryable=False``.
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import quote, urlencode
 
 import backoff
 import requests
-import urllib3.exceptions
+from opentelemetry.trace import Span, Status, StatusCode
 
+from sales_pipeline.clients.answers import correlation_id, vendor_error_text
 from sales_pipeline.clients.auth import Auth
 from sales_pipeline.clients.breaker import CircuitBreaker
+from sales_pipeline.clients.cancellation import CancellableAdapter, Cancellation
+from sales_pipeline.clients.deprecation import DeprecationNotice, log_once, notice_in
 from sales_pipeline.clients.errors import (
     ApiError,
     ApiTimeout,
+    Cancelled,
     CircuitOpen,
-    InputValidationError,
     RateLimited,
     ServerError,
 )
@@ -51,137 +62,30 @@ from sales_pipeline.clients.observability import (
     client_logger,
     log_exchange,
 )
-from sales_pipeline.clients.ratelimit import QuotaReading, RateLimit, RateLimiter
-from sales_pipeline.clients.resolution import (
-    Action,
-    Exchange,
-    Failure,
-    Resolution,
-    ResolutionTable,
+from sales_pipeline.clients.operation import (
+    Operation,
+    QueryValue,
+    QuotaReader,
+    Reply,
+    RetryPolicy,
+    Timeouts,
+    TransportConfig,
 )
+from sales_pipeline.clients.ratelimit import RateLimit, RateLimiter
+from sales_pipeline.clients.resolution import Action, Exchange, Failure, Resolution, ResolutionTable
+from sales_pipeline.clients.tracing import attempt_span, call_span
+from sales_pipeline.clients.wire import Request, build_request, send_once
 
-QueryValue = str | int | float | bool | list[str]
-QuotaReader = Callable[[Mapping[str, str]], QuotaReading | None]
-
-
-@dataclass(frozen=True)
-class Timeouts:
-    """Time limits of one HTTP attempt, in seconds.
-
-    ``connect_s`` bounds opening the connection, ``read_s`` each wait for
-    bytes, and ``total_s`` the whole attempt including a slowly trickling body.
-    """
-
-    connect_s: float = 5.0
-    read_s: float = 30.0
-    total_s: float = 60.0
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How long and how often a call is retried.
-
-    Attributes:
-        max_tries: Attempts allowed for transient failures (5xx, timeouts, drops).
-        max_rate_limited_tries: Attempts allowed for 429s, counted separately so
-            a rate-limit storm does not eat the transient budget.
-        max_elapsed_s: Total time budget of one call, waits included. A vendor
-            wait longer than what is left fails the call at once.
-        backoff_initial_s: First transient backoff (before jitter).
-        backoff_factor: Growth per transient retry.
-        backoff_max_s: Cap of one transient backoff (before jitter).
-        min_rate_limit_wait_s: Floor under every rate-limit wait, so
-            ``Retry-After: 0`` never hot-loops.
-    """
-
-    max_tries: int = 5
-    max_rate_limited_tries: int = 10
-    max_elapsed_s: float = 300.0
-    backoff_initial_s: float = 0.5
-    backoff_factor: float = 2.0
-    backoff_max_s: float = 30.0
-    min_rate_limit_wait_s: float = 0.5
-
-
-@dataclass(frozen=True)
-class TransportConfig:
-    """Everything about the HTTP core a deployment may want to tune.
-
-    Attributes:
-        timeouts: Default timeouts.
-        operation_timeouts: Per-operation overrides, by operation name.
-        retry: Retry budgets and waits.
-        max_response_bytes: Answers larger than this are refused.
-        max_request_bytes: Request bodies larger than this are not sent.
-        breaker_failure_threshold: Consecutive failed calls that open the breaker.
-        breaker_reset_timeout_s: Seconds before an open breaker lets a probe through.
-        user_agent: ``User-Agent`` header.
-    """
-
-    timeouts: Timeouts = Timeouts()
-    operation_timeouts: Mapping[str, Timeouts] = field(default_factory=dict)
-    retry: RetryPolicy = RetryPolicy()
-    max_response_bytes: int = 20 * 1024 * 1024
-    max_request_bytes: int = 5 * 1024 * 1024
-    breaker_failure_threshold: int = 5
-    breaker_reset_timeout_s: float = 30.0
-    user_agent: str = "sales-pipeline/0.1 (+python-requests)"
-
-    def timeouts_for(self, operation: str) -> Timeouts:
-        """The timeouts of ``operation``."""
-        return self.operation_timeouts.get(operation, self.timeouts)
-
-
-@dataclass(frozen=True)
-class Operation:
-    """One vendor endpoint as the client uses it.
-
-    Attributes:
-        name: verb_noun name used in logs, metrics, errors and rule scoping.
-        method: HTTP method.
-        path: Path template below the base URL, ``{placeholders}`` filled
-            from ``path_params`` (URL-quoted). Logs show the template only.
-        idempotency: Why resending cannot duplicate an effect (reads: ``"read"``),
-            or ``None`` for a non-idempotent write.
-        limits: Names of the vendor's `RateLimit`s the request counts against.
-        expects_json: A 2xx body must be JSON (else it is retried as malformed).
-    """
-
-    name: str
-    method: str
-    path: str
-    idempotency: str | None = "read"
-    limits: tuple[str, ...] = ("default",)
-    expects_json: bool = True
-
-
-@dataclass(frozen=True)
-class Reply:
-    """A successful (``OK``-resolved) answer.
-
-    Attributes:
-        status: HTTP status.
-        data: Parsed JSON body, or ``None``.
-        text: Body text.
-        headers: Response headers.
-        outcome: Label of the rule when a non-2xx answer is a normal result.
-        correlation_id: Vendor correlation id, if any.
-    """
-
-    status: int
-    data: Any
-    text: str
-    headers: Mapping[str, str]
-    outcome: str | None
-    correlation_id: str | None
-
-
-@dataclass(frozen=True)
-class _Request:
-    url: str
-    params: Mapping[str, QueryValue] | None
-    body: bytes | None
-    content_type: str | None
+__all__ = [
+    "Operation",
+    "QueryValue",
+    "QuotaReader",
+    "Reply",
+    "RetryPolicy",
+    "Timeouts",
+    "Transport",
+    "TransportConfig",
+]
 
 
 @dataclass
@@ -190,28 +94,16 @@ class _CallState:
     attempts: int = 0
     rate_limited: int = 0
     refreshed: bool = False
-
-
-class _BodyTooLargeError(Exception):
-    """The answer passed max_response_bytes."""
-
-
-class _DeadlinePassedError(Exception):
-    """The total deadline passed while the body was streaming."""
+    wait_before_s: float = 0.0
 
 
 client_logger("urllib3.connectionpool")
 """urllib3 logs each request line, path included, at DEBUG; Lemlist puts emails
 in paths, so its records are redacted like ours."""
 
-_CORRELATION_HEADERS = ("X-HubSpot-Correlation-Id", "X-Request-Id", "X-Correlation-Id")
-_DEPRECATION_HEADERS = ("Deprecation", "Sunset")
-_MESSAGE_KEYS = ("message", "details", "detail", "error_description", "error")
-_MAX_MESSAGE_CHARS = 300
-
 
 class Transport:
-    """Sends a vendor's operations with retries, limits, breaker, logs and metrics.
+    """Sends a vendor's operations with retries, limits, breaker, logs, metrics and traces.
 
     Args:
         vendor: Vendor name for errors, logs, metrics and limiter keys.
@@ -225,7 +117,10 @@ class Transport:
         logger: Logger for request lines.
         config: Timeouts, retries, size bounds.
         quota_reader: Parses live rate-limit headers, if the vendor sends them.
-        session: HTTP session to use; one is created (and closed by `close`) if omitted.
+        session: HTTP session to use; one is created (and closed by `close`) if
+            omitted. The transport mounts its `CancellableAdapter` on it, so a
+            session serves one client (and its twins).
+        cancellation: The handle that stops this transport (default: its own).
     """
 
     def __init__(
@@ -243,12 +138,14 @@ class Transport:
         config: TransportConfig,
         quota_reader: QuotaReader | None = None,
         session: requests.Session | None = None,
+        cancellation: Cancellation | None = None,
     ) -> None:
         self.vendor = vendor
         self.base_url = base_url.rstrip("/")
         self.auth = auth
         self.config = config
         self.metrics = metrics
+        self.cancellation = cancellation or Cancellation()
         self._table = table
         self._limits = dict(limits)
         self._limiter = limiter
@@ -257,17 +154,30 @@ class Transport:
         self._quota_reader = quota_reader
         self._owns_session = session is None
         self._session = session or requests.Session()
-        self._deprecations_seen: set[tuple[str, str, str]] = set()
-        self._deprecations_lock = threading.Lock()
+        adapter = CancellableAdapter(self.cancellation)
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
+        self._notices: dict[str, DeprecationNotice] = {}
+        self._notices_lock = threading.Lock()
 
     def close(self) -> None:
         """Close the HTTP session if this transport created it."""
         if self._owns_session:
             self._session.close()
 
+    def cancel(self) -> None:
+        """Stop every call of this transport (and its twins), now and from now on."""
+        self.cancellation.cancel()
+
+    def deprecation_notices(self) -> list[DeprecationNotice]:
+        """The latest deprecation notice of each endpoint that answered with one."""
+        with self._notices_lock:
+            return list(self._notices.values())
+
     def with_breaker(self, breaker: CircuitBreaker) -> Transport:
         """This transport guarded by another breaker, for a separate service on the
-        same host (e.g. an OAuth token endpoint). Shares session, limiter and metrics."""
+        same host (e.g. an OAuth token endpoint). Shares session, limiter, metrics,
+        cancellation and deprecation notices."""
         twin = copy.copy(self)
         twin._breaker = breaker
         twin._owns_session = False
@@ -298,31 +208,51 @@ class Transport:
             The `Reply` of the first attempt resolved as ``OK``.
 
         Raises:
+            RequestTooLarge: The request exceeds a documented size; nothing was sent.
+            Cancelled: The transport was cancelled before or during the call.
             CircuitOpen: The vendor's breaker is open; nothing was sent.
-            InputValidationError: The request body exceeds ``max_request_bytes``.
             ApiError: The subclass named by the resolution table, once retries
                 (if allowed) are exhausted.
         """
-        request = self._build_request(operation, path_params, params, json_body, form)
+        request = build_request(
+            self.vendor,
+            self.base_url,
+            operation,
+            path_params=path_params,
+            params=params,
+            json_body=json_body,
+            form=form,
+            max_request_bytes=self.config.max_request_bytes,
+        )
+        if self.cancellation.cancelled:
+            self.metrics.increment("cancelled_calls")
+            self._check_cancelled(operation)
         try:
             self._breaker.before_call(operation.name)
         except CircuitOpen:
             self.metrics.increment("circuit_open_rejections")
             raise
-        vendor_failed = False
-        try:
-            return self._call_with_retries(operation, request, auth or self.auth)
-        except ApiError as error:
-            self.metrics.increment("failed_calls")
-            vendor_failed = isinstance(error, ServerError | ApiTimeout)
-            raise
-        finally:
-            if vendor_failed:
-                self._breaker.record_failure()
-            else:
-                self._breaker.record_success()
+        with call_span(self.vendor, operation.name) as span:
+            try:
+                reply = self._call_with_retries(operation, request, auth or self.auth)
+            except Cancelled as error:
+                self.metrics.increment("cancelled_calls")
+                self._breaker.record_abandoned()
+                _mark_failed(span, error)
+                raise
+            except ApiError as error:
+                self.metrics.increment("failed_calls")
+                if isinstance(error, ServerError | ApiTimeout):
+                    self._breaker.record_failure()
+                else:
+                    self._breaker.record_success()
+                _mark_failed(span, error)
+                raise
+            self._breaker.record_success()
+            span.set_attribute("http.response.status_code", reply.status)
+            return reply
 
-    def _call_with_retries(self, operation: Operation, request: _Request, auth: Auth) -> Reply:
+    def _call_with_retries(self, operation: Operation, request: Request, auth: Auth) -> Reply:
         policy = self.config.retry
         started = time.monotonic()
         failures = {"transient": 0, "rate_limited": 0}
@@ -332,42 +262,20 @@ class Transport:
             max_value=policy.backoff_max_s,
         )
         next(transient_waits)
-
-        def give_up(error: Exception) -> bool:
-            if not isinstance(error, ApiError) or not error.retryable:
-                return True
-            kind = "rate_limited" if isinstance(error, RateLimited) else "transient"
-            failures[kind] += 1
-            budget = policy.max_rate_limited_tries if kind == "rate_limited" else policy.max_tries
-            if failures[kind] >= budget:
-                return True
-            time_left = policy.max_elapsed_s - (time.monotonic() - started)
-            return (error.retry_after or 0.0) > time_left
-
-        def wait_for(error: ApiError) -> float:
-            if isinstance(error, RateLimited):
-                return error.retry_after or policy.min_rate_limit_wait_s
-            jittered = backoff.full_jitter(next(transient_waits))
-            return max(error.retry_after or 0.0, jittered)
-
-        def count_retry(_: Any) -> None:
-            self.metrics.increment("retries")
-
         state = _CallState(auth=auth)
-        attempt = backoff.on_exception(
-            backoff.runtime,
-            ApiError,
-            max_time=policy.max_elapsed_s,
-            jitter=None,
-            giveup=give_up,
-            on_backoff=count_retry,
-            logger=None,
-            value=wait_for,
-        )(self._attempt)
-        reply: Reply = attempt(operation, request, state)
-        return reply
+        while True:
+            try:
+                return self._attempt(operation, request, state)
+            except ApiError as error:
+                time_left = policy.max_elapsed_s - (time.monotonic() - started)
+                if _gives_up(error, failures, policy, time_left):
+                    raise
+                wait = min(_wait_for(error, policy, transient_waits), max(time_left, 0.0))
+            self.metrics.increment("retries")
+            state.wait_before_s = wait
+            self._sleep(wait, operation)
 
-    def _attempt(self, operation: Operation, request: _Request, state: _CallState) -> Reply:
+    def _attempt(self, operation: Operation, request: Request, state: _CallState) -> Reply:
         exchange, resolution = self._send_and_resolve(operation, request, state)
         if (
             resolution.action is Action.REFRESH_TOKEN
@@ -375,18 +283,61 @@ class Transport:
             and state.auth.refresh()
         ):
             state.refreshed = True
+            state.wait_before_s = 0.0
             exchange, resolution = self._send_and_resolve(operation, request, state)
         return self._conclude(operation, exchange, resolution, state.auth)
 
     def _send_and_resolve(
-        self, operation: Operation, request: _Request, state: _CallState
+        self, operation: Operation, request: Request, state: _CallState
     ) -> tuple[Exchange, Resolution]:
         self._throttle(operation, state.auth)
         state.attempts += 1
-        started = time.monotonic()
-        exchange = self._send(operation, request, state)
-        duration_ms = (time.monotonic() - started) * 1000
-        resolution = self._table.resolve(exchange)
+        with attempt_span(
+            self.vendor,
+            operation.name,
+            operation.method,
+            operation.path,
+            state.attempts,
+            state.wait_before_s,
+        ) as span:
+            started = time.monotonic()
+            exchange = self._send(operation, request, state)
+            duration_ms = (time.monotonic() - started) * 1000
+            self._check_cancelled(operation)
+            resolution = self._table.resolve(exchange)
+            answer_id = correlation_id(exchange)
+            self._record(operation, exchange, resolution, state, duration_ms, answer_id)
+            _describe_attempt(span, exchange, resolution, answer_id)
+        if exchange.failure is None:
+            self._observe_answer(operation, exchange, state.auth)
+        return exchange, resolution
+
+    def _send(self, operation: Operation, request: Request, state: _CallState) -> Exchange:
+        headers = {"Accept": "application/json", "User-Agent": self.config.user_agent}
+        if request.content_type:
+            headers["Content-Type"] = request.content_type
+        state.auth.apply(headers)
+        exchange = send_once(
+            self._session,
+            operation,
+            request,
+            headers,
+            self.config.timeouts_for(operation.name),
+            self.config.response_cap(operation),
+        )
+        if exchange.status == 429:
+            state.rate_limited += 1
+        return replace(exchange, rate_limited_count=state.rate_limited)
+
+    def _record(
+        self,
+        operation: Operation,
+        exchange: Exchange,
+        resolution: Resolution,
+        state: _CallState,
+        duration_ms: float,
+        answer_id: str | None,
+    ) -> None:
         self.metrics.record_attempt(exchange.status, duration_ms)
         if exchange.failure is Failure.TIMEOUT:
             self.metrics.increment("timeouts")
@@ -402,21 +353,17 @@ class Transport:
                 status=exchange.status,
                 duration_ms=duration_ms,
                 attempt=state.attempts,
-                correlation_id=_correlation_id(exchange),
+                correlation_id=answer_id,
                 outcome=_outcome_label(exchange, resolution),
                 succeeded=resolution.action is Action.OK,
             ),
         )
-        if exchange.failure is None:
-            self._observe_quota(exchange, state.auth)
-            self._warn_deprecations(operation, exchange)
-        return exchange, resolution
 
     def _conclude(
         self, operation: Operation, exchange: Exchange, resolution: Resolution, auth: Auth
     ) -> Reply:
         rule = resolution.rule
-        correlation_id = _correlation_id(exchange)
+        answer_id = correlation_id(exchange)
         if rule.action is Action.OK:
             assert exchange.status is not None
             return Reply(
@@ -425,7 +372,7 @@ class Transport:
                 text=exchange.text,
                 headers=exchange.headers,
                 outcome=rule.outcome,
-                correlation_id=correlation_id,
+                correlation_id=answer_id,
             )
         wait = resolution.wait_s
         if rule.action is Action.RATE_LIMITED:
@@ -433,12 +380,14 @@ class Transport:
             for limit_name in operation.limits:
                 self._limiter.pause(self._limit_key(limit_name, auth), wait)
         may_resend = operation.idempotency is not None or rule.write_safe
+        vendor_text = vendor_error_text(exchange) if exchange.failure is None else None
         raise rule.error(
-            f"{rule.reason}: {_vendor_message(exchange)}",
+            f"{rule.reason}: {vendor_text or _failure_text(exchange, self.config, operation)}",
             vendor=self.vendor,
             operation=operation.name,
             status=exchange.status,
-            correlation_id=correlation_id,
+            correlation_id=answer_id,
+            vendor_message=vendor_text,
             retryable=rule.action in (Action.RETRY, Action.RATE_LIMITED) and may_resend,
             retry_after=wait,
         )
@@ -447,7 +396,9 @@ class Transport:
         for limit_name in operation.limits:
             try:
                 waited = self._limiter.acquire(
-                    self._limit_key(limit_name, auth), self._limits[limit_name]
+                    self._limit_key(limit_name, auth),
+                    self._limits[limit_name],
+                    sleep=lambda seconds: self._sleep(seconds, operation),
                 )
             except TimeoutError as exc:
                 raise RateLimited(
@@ -457,131 +408,72 @@ class Transport:
                 ) from exc
             self.metrics.add_throttle_wait(waited)
 
+    def _sleep(self, seconds: float, operation: Operation) -> None:
+        """Wait ``seconds``, or raise `Cancelled` as soon as the transport is cancelled."""
+        if self.cancellation.sleep(seconds):
+            self._check_cancelled(operation)
+
+    def _check_cancelled(self, operation: Operation) -> None:
+        if self.cancellation.cancelled:
+            raise Cancelled(
+                "the client was cancelled", vendor=self.vendor, operation=operation.name
+            )
+
     def _limit_key(self, limit_name: str, auth: Auth) -> str:
         return f"{self.vendor}:{auth.identity()}:{limit_name}"
 
-    def _send(self, operation: Operation, request: _Request, state: _CallState) -> Exchange:
-        timeouts = self.config.timeouts_for(operation.name)
-        deadline = time.monotonic() + timeouts.total_s
-        headers = {"Accept": "application/json", "User-Agent": self.config.user_agent}
-        if request.content_type:
-            headers["Content-Type"] = request.content_type
-        state.auth.apply(headers)
-        try:
-            response = self._session.request(
-                operation.method,
-                request.url,
-                params=request.params,
-                data=request.body,
-                headers=headers,
-                timeout=(timeouts.connect_s, timeouts.read_s),
-                stream=True,
-                allow_redirects=False,
-            )
-        except requests.RequestException as exc:
-            return Exchange(operation=operation.name, status=None, failure=_classify(exc))
-        with response:
-            if response.status_code == 429:
-                state.rate_limited += 1
-            failed = Exchange(
-                operation=operation.name,
-                status=response.status_code,
-                headers=response.headers,
-                rate_limited_count=state.rate_limited,
-            )
-            try:
-                body = self._read_body(response, deadline)
-            except _BodyTooLargeError:
-                return _with_failure(failed, Failure.TOO_LARGE)
-            except _DeadlinePassedError:
-                return _with_failure(failed, Failure.TIMEOUT)
-            except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
-                return _with_failure(failed, _classify(exc))
-        text = body.decode(response.encoding or "utf-8", errors="replace")
-        data, parsed = _parse_json(text)
-        malformed = (
-            not parsed and operation.expects_json and 200 <= response.status_code < 300 and text
-        )
-        return Exchange(
-            operation=operation.name,
-            status=response.status_code,
-            failure=Failure.MALFORMED_BODY if malformed else None,
-            headers=response.headers,
-            text=text,
-            data=data,
-            rate_limited_count=state.rate_limited,
-        )
+    def _observe_answer(self, operation: Operation, exchange: Exchange, auth: Auth) -> None:
+        """Feed the answer's quota headers to the limiter and note any deprecation."""
+        if self._quota_reader is not None:
+            reading = self._quota_reader(exchange.headers)
+            if reading is not None and reading.limit_name in self._limits:
+                self._limiter.observe(self._limit_key(reading.limit_name, auth), reading)
+        notice = notice_in(exchange, self.vendor, operation.method, operation.path)
+        if notice is not None:
+            with self._notices_lock:
+                self._notices[notice.endpoint] = notice
+            self.metrics.record_deprecation(notice.endpoint)
+            log_once(self._logger, notice)
 
-    def _read_body(self, response: requests.Response, deadline: float) -> bytes:
-        """The body, read as it arrives (``read1``) so the deadline is checked
-        between socket reads even when a server trickles bytes."""
-        limit = self.config.max_response_bytes
-        declared = response.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > limit:
-            raise _BodyTooLargeError
-        chunks: list[bytes] = []
-        size = 0
-        while chunk := response.raw.read1(64 * 1024, decode_content=True):
-            size += len(chunk)
-            if size > limit:
-                raise _BodyTooLargeError
-            if time.monotonic() > deadline:
-                raise _DeadlinePassedError
-            chunks.append(chunk)
-        return b"".join(chunks)
 
-    def _build_request(
-        self,
-        operation: Operation,
-        path_params: Mapping[str, str] | None,
-        params: Mapping[str, QueryValue] | None,
-        json_body: Any,
-        form: Mapping[str, str] | None,
-    ) -> _Request:
-        quoted = {key: quote(str(value), safe="") for key, value in (path_params or {}).items()}
-        url = self.base_url + operation.path.format(**quoted)
-        body: bytes | None = None
-        content_type: str | None = None
-        if json_body is not None:
-            body = json.dumps(json_body, ensure_ascii=False, separators=(",", ":")).encode()
-            content_type = "application/json"
-        elif form is not None:
-            body = urlencode(form).encode()
-            content_type = "application/x-www-form-urlencoded"
-        if body is not None and len(body) > self.config.max_request_bytes:
-            raise InputValidationError(
-                f"request body of {len(body)} bytes exceeds {self.config.max_request_bytes}",
-                vendor=self.vendor,
-                operation=operation.name,
-                field="body",
-            )
-        return _Request(url=url, params=params, body=body, content_type=content_type)
+def _gives_up(
+    error: ApiError, failures: dict[str, int], policy: RetryPolicy, time_left: float
+) -> bool:
+    """Whether ``error`` ends the call: not retryable, budget spent, or no time left."""
+    if not error.retryable:
+        return True
+    kind = "rate_limited" if isinstance(error, RateLimited) else "transient"
+    failures[kind] += 1
+    budget = policy.max_rate_limited_tries if kind == "rate_limited" else policy.max_tries
+    return failures[kind] >= budget or time_left <= 0 or (error.retry_after or 0.0) > time_left
 
-    def _observe_quota(self, exchange: Exchange, auth: Auth) -> None:
-        if self._quota_reader is None:
-            return
-        reading = self._quota_reader(exchange.headers)
-        if reading is not None and reading.limit_name in self._limits:
-            self._limiter.observe(self._limit_key(reading.limit_name, auth), reading)
 
-    def _warn_deprecations(self, operation: Operation, exchange: Exchange) -> None:
-        for header in _DEPRECATION_HEADERS:
-            value = exchange.header(header)
-            if value is None:
-                continue
-            key = (operation.name, header, value)
-            with self._deprecations_lock:
-                if key in self._deprecations_seen:
-                    continue
-                self._deprecations_seen.add(key)
-            self._logger.warning(
-                "%s %s %s answered %s: %s",
-                self.vendor,
-                operation.method,
-                operation.path,
-                header,
-                value,
-            )
+def _wait_for(error: ApiError, policy: RetryPolicy, transient_waits: Iterator[float]) -> float:
+    """The vendor's wait for a rate limit; jittered exponential backoff otherwise."""
+    if isinstance(error, RateLimited):
+        return error.retry_after or policy.min_rate_limit_wait_s
+    jittered = backoff.full_jitter(next(transient_waits))
+    return max(error.retry_after or 0.0, jittered)
+
+
+def _describe_attempt(
+    span: Span, exchange: Exchange, resolution: Resolution, answer_id: str | None
+) -> None:
+    if exchange.status is not None:
+        span.set_attribute("http.response.status_code", exchange.status)
+    if answer_id:
+        span.set_attribute("correlation_id", answer_id)
+    if resolution.action is not Action.OK:
+        detail = exchange.failure.value if exchange.failure else resolution.rule.error.__name__
+        span.set_attribute("error.type", detail)
+        span.set_status(Status(StatusCode.ERROR))
+
+
+def _mark_failed(span: Span, error: ApiError) -> None:
+    span.set_attribute("error.type", type(error).__name__)
+    if error.status is not None:
+        span.set_attribute("http.response.status_code", error.status)
+    span.set_status(Status(StatusCode.ERROR))
 
 
 def _outcome_label(exchange: Exchange, resolution: Resolution) -> str:
@@ -590,78 +482,10 @@ def _outcome_label(exchange: Exchange, resolution: Resolution) -> str:
     return f"{resolution.action.value}:{detail}" if detail else resolution.action.value
 
 
-def _with_failure(exchange: Exchange, failure: Failure) -> Exchange:
-    return Exchange(
-        operation=exchange.operation,
-        status=exchange.status,
-        failure=failure,
-        headers=exchange.headers,
-        rate_limited_count=exchange.rate_limited_count,
-    )
-
-
-def _classify(exc: BaseException) -> Failure:
-    """Map a requests/urllib3 exception to a `Failure`."""
-    if isinstance(exc, requests.ConnectTimeout) or _caused_by(
-        exc, urllib3.exceptions.NewConnectionError
-    ):
-        return Failure.CONNECT
-    if isinstance(exc, requests.Timeout) or _caused_by(exc, urllib3.exceptions.ReadTimeoutError):
-        return Failure.TIMEOUT
-    return Failure.DROPPED
-
-
-def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
-    """Whether ``kind`` appears in the chain of ``exc`` (args, reason, cause, context)."""
-    pending: list[object] = [exc]
-    seen: set[int] = set()
-    while pending:
-        current = pending.pop()
-        if id(current) in seen or not isinstance(current, BaseException):
-            continue
-        seen.add(id(current))
-        if isinstance(current, kind):
-            return True
-        pending.extend(current.args)
-        pending.extend((getattr(current, "reason", None), current.__cause__, current.__context__))
-    return False
-
-
-def _parse_json(text: str) -> tuple[Any, bool]:
-    """``(data, parsed)``: the JSON value of ``text``; an empty body parses as None."""
-    if not text.strip():
-        return None, True
-    try:
-        return json.loads(text), True
-    except ValueError:
-        return None, False
-
-
-def _correlation_id(exchange: Exchange) -> str | None:
-    data = exchange.data
-    if isinstance(data, dict):
-        for key in ("correlationId", "correlation_id"):
-            if isinstance(data.get(key), str):
-                return str(data[key])
-        context = data.get("response_context")
-        if isinstance(context, dict) and isinstance(context.get("correlation_id"), str):
-            return str(context["correlation_id"])
-    return next((value for name in _CORRELATION_HEADERS if (value := exchange.header(name))), None)
-
-
-def _vendor_message(exchange: Exchange) -> str:
-    """The vendor's own error text (bounded), or the failure kind; never the request."""
+def _failure_text(exchange: Exchange, config: TransportConfig, operation: Operation) -> str:
+    """What went wrong when the vendor said nothing: the failure kind, or the status."""
+    if exchange.failure is Failure.TOO_LARGE:
+        return f"read stopped at {config.response_cap(operation)} bytes"
     if exchange.failure is not None:
-        return exchange.failure.value.replace("_", " ")
-    data = exchange.data
-    if isinstance(data, dict):
-        for key in _MESSAGE_KEYS:
-            value = data.get(key)
-            if isinstance(value, str) and value:
-                return value[:_MAX_MESSAGE_CHARS]
-            if isinstance(value, list):
-                texts = [str(item.get("msg", "")) for item in value if isinstance(item, dict)]
-                return "; ".join(texts)[:_MAX_MESSAGE_CHARS]
-    if data is None and exchange.text.strip():
-        return exchange.text.strip()[:_MAX_MESSAGE_CHARS]
+        return str(exchange.failure.value).replace("_", " ")
     return f"HTTP {exchange.status}"

@@ -58,8 +58,9 @@ class Scripted:
     """One scripted answer.
 
     ``drop`` closes the socket without answering; ``truncate`` announces a
-    chunked body and closes mid-chunk; ``trickle_s`` sends the body a byte at
-    a time with that pause; ``delay_s`` sleeps before answering.
+    chunked body and closes mid-chunk; ``endless`` sends a chunked body that
+    never ends (until the client hangs up); ``trickle_s`` sends the body a byte
+    at a time with that pause; ``delay_s`` sleeps before answering.
     """
 
     status: int = 200
@@ -69,6 +70,7 @@ class Scripted:
     delay_s: float = 0.0
     drop: bool = False
     truncate: bool = False
+    endless: bool = False
     trickle_s: float = 0.0
     content_type: str | None = None
 
@@ -153,6 +155,13 @@ class ScriptedServer:
         handler.send_header("Content-Type", content_type)
         for name, value in answer.headers.items():
             handler.send_header(name, value)
+        if answer.endless:
+            handler.send_header("Transfer-Encoding", "chunked")
+            handler.end_headers()
+            chunk = b" " * 65536
+            while True:
+                handler.wfile.write(b"10000\r\n" + chunk + b"\r\n")
+                handler.wfile.flush()
         if answer.truncate:
             handler.send_header("Transfer-Encoding", "chunked")
             handler.end_headers()

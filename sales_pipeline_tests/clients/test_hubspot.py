@@ -33,7 +33,7 @@ from sales_pipeline_tests.clients.conftest import (
 START = datetime(2025, 7, 7, tzinfo=UTC)
 END = START + timedelta(days=1)
 SEARCH_PATH = "/hubspot/crm/v3/objects/contacts/search"
-TOKEN_PATH = "/hubspot/oauth/v1/token"
+TOKEN_PATH = "/hubspot/oauth/v3/token"
 
 
 def rate_limited(policy: str, **headers: str) -> Scripted:
@@ -191,6 +191,7 @@ def oauth_client(
     store: InMemoryTokenStore,
     expires_in_s: float | None,
     bootstrap: str | None = None,
+    oauth_version: str = "v3",
 ) -> HubSpotClient:
     """An OAuth client on app ``app-1``; ``expires_in_s=None`` leaves the store empty."""
     if expires_in_s is not None:
@@ -209,7 +210,7 @@ def oauth_client(
             bootstrap_refresh_token=Secret(bootstrap) if bootstrap else None,
             handover_wait_s=0.3,
         ),
-        settings=HubSpotSettings(search_limit=1000),
+        settings=HubSpotSettings(search_limit=1000, oauth_version=oauth_version),
         transport_config=fast_config(),
         limiter=limiter,
     )
@@ -451,6 +452,61 @@ def test_batch_upsert_maps_207_errors_back_to_each_input(server, hubspot):
     assert inputs[2]["properties"]["phone"] == ""
 
 
+def test_batch_upsert_results_that_do_not_echo_email_are_matched_by_reading_their_ids(
+    server, hubspot
+):
+    server.queue(
+        Scripted(
+            json={
+                "status": "COMPLETE",
+                "results": [
+                    {"id": "502", "properties": {"firstname": "Bob"}, "new": True},
+                    {"id": "501", "properties": {"hs_object_id": "501"}, "new": False},
+                    {"id": "503", "properties": {"email": "cy@acme.com"}, "new": False},
+                ],
+            }
+        ),
+        Scripted(
+            json={
+                "status": "COMPLETE",
+                "results": [
+                    {"id": "501", "properties": {"email": "ann@acme.com"}},
+                    {"id": "502", "properties": {"email": "BOB@acme.com"}},
+                ],
+            }
+        ),
+    )
+    records = [
+        ContactUpsert("ann@acme.com", {"firstname": "Ann"}),
+        ContactUpsert("bob@acme.com", {"firstname": "Bob"}),
+        ContactUpsert("cy@acme.com", {"firstname": "Cy"}),
+    ]
+
+    results = hubspot.batch_upsert_contacts(records)
+
+    assert [(r.email, r.ok, r.contact_id, r.created) for r in results] == [
+        ("ann@acme.com", True, "501", False),
+        ("bob@acme.com", True, "502", True),
+        ("cy@acme.com", True, "503", False),
+    ]
+    read_back = server.requests[1]
+    assert read_back.path == "/hubspot/crm/v3/objects/contacts/batch/read"
+    assert read_back.json == {
+        "properties": ["email"],
+        "propertiesWithHistory": [],
+        "inputs": [{"id": "502"}, {"id": "501"}],
+    }
+
+
+def test_batch_upsert_results_that_echo_email_need_no_second_call(server, hubspot):
+    server.handler = upsert_echo
+
+    results = hubspot.batch_upsert_contacts([ContactUpsert("ann@acme.com", {"firstname": "A"})])
+
+    assert [(r.email, r.ok) for r in results] == [("ann@acme.com", True)]
+    assert [r.path for r in server.requests] == ["/hubspot/crm/v3/objects/contacts/batch/upsert"]
+
+
 def test_batch_upsert_sends_at_most_100_inputs_per_call(server, hubspot):
     server.handler = upsert_echo
     records = [ContactUpsert(f"user{i}@acme.com", {"firstname": "x"}) for i in range(250)]
@@ -513,7 +569,11 @@ def test_batch_read_returns_one_result_per_id_including_missing(server, hubspot)
         ("12", False, "missing"),
         ("11", True, None),
     ]
-    assert server.requests[0].json["inputs"] == [{"id": "11"}, {"id": "12"}]
+    assert server.requests[0].json == {
+        "properties": ["email"],
+        "propertiesWithHistory": [],
+        "inputs": [{"id": "11"}, {"id": "12"}],
+    }
 
 
 def test_check_health_reports_a_rejected_token_without_raising(server, hubspot):
@@ -525,3 +585,22 @@ def test_check_health_reports_a_rejected_token_without_raising(server, hubspot):
     assert report.status == 401
     assert report.correlation_id == "c-9"
     assert server.requests[0].path == "/hubspot/crm/v3/objects/contacts"
+
+
+def test_oauth_v1_stays_selectable_and_is_flagged_as_deprecated(server, limiter):
+    client = oauth_client(server, limiter, InMemoryTokenStore(), expires_in_s=0, oauth_version="v1")
+    server.queue(token_answer("v1-access", "v1-refresh"), search_page(3))
+
+    assert client.count_contacts_modified_since(START) == 3
+
+    assert server.requests[0].path == "/hubspot/oauth/v1/token"
+    (warning,) = client.version_warnings()
+    assert "2027-02-16" in warning
+    assert "v3" in warning
+
+
+def test_oauth_defaults_to_v3_without_a_version_warning(server, limiter):
+    client = oauth_client(server, limiter, InMemoryTokenStore(), expires_in_s=3600)
+
+    assert client.api_versions == {"crm": "v3", "oauth": "v3"}
+    assert client.version_warnings() == []

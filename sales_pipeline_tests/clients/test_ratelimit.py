@@ -10,6 +10,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 
@@ -20,6 +21,8 @@ from sales_pipeline.clients import (
     RateLimiter,
     Secret,
 )
+from sales_pipeline.clients.lemlist.rules import lemlist_quota_reader, parse_reset_date
+from sales_pipeline.clients.ratelimit import QuotaReading
 from sales_pipeline_tests.clients.conftest import (
     LEMLIST_KEY,
     POSTGRES_URL,
@@ -53,6 +56,15 @@ class SlidingWindowVendor:
         return Scripted(json=[])
 
 
+@pytest.fixture
+def limiter_clock() -> Iterator[tuple[RateLimiter, ManualClock]]:
+    """A limiter whose clock and sleep are a `ManualClock`."""
+    clock = ManualClock(1_700_000_000.0)
+    private = RateLimiter("memory://", clock=clock, sleep=clock.sleep)
+    yield private, clock
+    private.close()
+
+
 def test_proactive_limiter_keeps_a_threaded_burst_under_the_vendor_limit(server, limiter):
     vendor = SlidingWindowVendor(limit=10, window_s=1.0)
     server.handler = vendor
@@ -81,22 +93,71 @@ def test_proactive_limiter_keeps_a_threaded_burst_under_the_vendor_limit(server,
     assert time.monotonic() - started >= 1.5
 
 
-def test_live_headers_hold_requests_until_the_window_frees(server, limiter):
-    low = {"X-RateLimit-Limit": "20", "X-RateLimit-Remaining": "1"}
-    server.queue(Scripted(json=[], headers=low), Scripted(json=[]))
-    client = LemlistClient(
-        f"{server.url}/lemlist/api",
-        api_key=Secret(LEMLIST_KEY),
-        settings=LemlistSettings(window_s=0.6),
-        transport_config=fast_config(),
-        limiter=limiter,
+class ManualClock:
+    """Epoch time that moves only when the limiter sleeps; records every sleep."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(round(seconds, 6))
+        self.now += seconds
+
+
+LIMIT = RateLimit("default", 1000, 2.0)
+
+
+def test_live_headers_wait_for_the_reset_the_vendor_announces(limiter_clock):
+    limiter, clock = limiter_clock
+    limiter.observe("v:k:default", QuotaReading("default", 1, 20, 2.0, resets_at=clock.now + 0.4))
+
+    limiter.acquire("v:k:default", LIMIT)
+
+    assert clock.sleeps == [0.4]
+
+
+def test_a_reset_past_the_window_is_capped_at_one_window(limiter_clock):
+    limiter, clock = limiter_clock
+    limiter.observe("v:k:default", QuotaReading("default", 0, 20, 2.0, resets_at=clock.now + 90))
+
+    limiter.acquire("v:k:default", LIMIT)
+
+    assert clock.sleeps == [2.0]
+
+
+def test_without_a_reset_only_an_exhausted_budget_waits_a_whole_window(limiter_clock):
+    limiter, clock = limiter_clock
+    limiter.observe("v:k:default", QuotaReading("default", 1, 20, 2.0))
+    limiter.acquire("v:k:default", LIMIT)
+    limiter.observe("v:k:default", QuotaReading("default", 0, 20, 2.0))
+    limiter.acquire("v:k:default", LIMIT)
+
+    assert clock.sleeps == [2.0]
+
+
+def test_a_budget_above_the_margin_never_waits(limiter_clock):
+    limiter, clock = limiter_clock
+    limiter.observe("v:k:default", QuotaReading("default", 2, 20, 2.0, resets_at=clock.now + 1))
+
+    limiter.acquire("v:k:default", LIMIT)
+
+    assert clock.sleeps == []
+
+
+def test_lemlist_reset_date_string_is_read_as_a_moment(server, lemlist, limiter):
+    reset = "Tue Feb 16 2021 09:02:42 GMT+0100 (Central European Standard Time)"
+    reading = lemlist_quota_reader(2.0)(
+        {"X-RateLimit-Limit": "20", "X-RateLimit-Remaining": "1", "X-RateLimit-Reset": reset}
     )
 
-    client.list_campaigns()
-    client.list_campaigns()
-
-    first, second = server.requests
-    assert second.at - first.at >= 0.5
+    assert reading is not None
+    assert reading.resets_at == datetime(2021, 2, 16, 8, 2, 42, tzinfo=UTC).timestamp()
+    assert parse_reset_date("1613462562") is None
+    assert parse_reset_date("Tue Foo 16 2021 09:02:42 GMT+0100") is None
 
 
 def test_a_pause_holds_every_caller_of_the_key(limiter):
@@ -108,20 +169,21 @@ def test_a_pause_holds_every_caller_of_the_key(limiter):
     assert waited >= 0.28
 
 
-def test_safety_margin_scales_published_limits():
+def test_safety_margin_paces_published_limits_by_stretching_their_window():
     limiter = RateLimiter(safety_margin=0.9)
 
-    assert limiter.effective_limit(RateLimit("burst", 100, 10)) == 90
-    assert limiter.effective_limit(RateLimit("search", 5, 1)) == 4
-    assert limiter.effective_limit(RateLimit("tiny", 1, 1)) == 1
+    assert limiter.effective_limit(RateLimit("burst", 100, 10)) == pytest.approx(90)
+    assert limiter.paced_interval_s(RateLimit("burst", 100, 10)) == pytest.approx(10 / 0.9)
+    assert limiter.effective_limit(RateLimit("tiny", 1, 1)) == pytest.approx(0.9)
 
 
-def test_the_default_margin_uses_95_percent_of_each_limit():
+def test_the_default_margin_uses_95_percent_of_each_limit_without_flooring_small_ones():
     limiter = RateLimiter()
 
-    assert limiter.effective_limit(RateLimit("burst", 100, 10)) == 95
-    assert limiter.effective_limit(RateLimit("lemlist", 20, 2)) == 19
-    assert limiter.effective_limit(RateLimit("explorium", 200, 60)) == 190
+    assert limiter.effective_limit(RateLimit("search", 5, 1)) == pytest.approx(4.75)
+    assert limiter.effective_limit(RateLimit("burst", 100, 10)) == pytest.approx(95)
+    assert limiter.effective_limit(RateLimit("lemlist", 20, 2)) == pytest.approx(19)
+    assert limiter.effective_limit(RateLimit("explorium", 200, 60)) == pytest.approx(190)
 
 
 def test_a_sqlite_backend_in_a_folder_not_yet_created_works(tmp_path):

@@ -17,6 +17,7 @@ from sales_pipeline.clients import (
     LemlistSettings,
     QuotaExhausted,
     RateLimited,
+    ResponseTooLarge,
     ServerError,
 )
 from sales_pipeline.clients.explorium import explorium_rules
@@ -54,7 +55,7 @@ def answer(status: int, data=None, text: str = "", operation: str = "op", **head
         (Exchange("op", None, failure=Failure.TIMEOUT), Action.RETRY, ApiTimeout),
         (Exchange("op", None, failure=Failure.DROPPED), Action.RETRY, ServerError),
         (Exchange("op", 200, failure=Failure.MALFORMED_BODY), Action.RETRY, ServerError),
-        (Exchange("op", 200, failure=Failure.TOO_LARGE), Action.FAIL, ServerError),
+        (Exchange("op", 200, failure=Failure.TOO_LARGE), Action.FAIL, ResponseTooLarge),
     ],
 )
 def test_common_rows(exchange, action, error):

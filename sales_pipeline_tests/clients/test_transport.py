@@ -17,6 +17,7 @@ from sales_pipeline.clients import (
     NotFound,
     RateLimited,
     RateLimiter,
+    ResponseTooLarge,
     ServerError,
     TransportConfig,
     VendorMetrics,
@@ -168,10 +169,11 @@ def test_oversized_answer_is_refused_without_retry(server, limiter):
     server.queue(Scripted(json={"blob": "x" * 5000}))
     config = TransportConfig(max_response_bytes=1000, retry=fast_config().retry)
 
-    with pytest.raises(ServerError) as raised:
+    with pytest.raises(ResponseTooLarge) as raised:
         call(make_transport(server, limiter, config))
 
     assert raised.value.retryable is False
+    assert "1000 bytes" in str(raised.value)
     assert len(server.requests) == 1
 
 

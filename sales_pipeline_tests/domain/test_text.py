@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sales_pipeline.clients.hubspot import PROPERTY_VALUE_MAX
+from sales_pipeline.clients.hubspot.endpoints import PROPERTY_VALUE_MAX
 from sales_pipeline.domain.text import (
     FIELDS,
     FORMULA_TRIGGERS,

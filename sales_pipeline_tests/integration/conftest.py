@@ -8,6 +8,7 @@ rate limiter, so no test inherits another's buckets.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -107,6 +108,27 @@ class SandboxControl:
         """What one vendor holds now."""
         result: dict[str, Any] = self._call("GET", "state", params={"vendor": vendor})[vendor]
         return result
+
+    def add_deprecation(self, **notice: Any) -> dict[str, Any]:
+        """``POST /_sandbox/deprecations``: answers under a path prefix carry notices."""
+        result: dict[str, Any] = self._call("POST", "deprecations", json=notice)
+        return result
+
+    def held_requests(self) -> int:
+        """How many requests a ``hang`` fault is holding now."""
+        return int(self._call("GET", "hangs")["held"])
+
+    def wait_until_held(self, count: int) -> None:
+        """Poll until ``count`` requests are held (a readiness wait; nothing is timed)."""
+        for _ in range(500):
+            if self.held_requests() >= count:
+                return
+            time.sleep(0.02)
+        raise AssertionError(f"the sandbox never held {count} requests")
+
+    def release_hangs(self) -> int:
+        """Let every held request go (their connections close unanswered)."""
+        return int(self._call("POST", "hangs/release")["released"])
 
     def advance_clock(self, seconds: float) -> float:
         """Move the sandbox's time forward; returns its new epoch time."""

@@ -31,7 +31,7 @@ def stored(store: InMemoryTokenStore) -> OAuthTokens:
 def refresh_is_refused(sandbox: SandboxControl, tokens: OAuthTokens) -> bool:
     """Whether the sandbox answers ``invalid_grant`` to a refresh with ``tokens``."""
     response = requests.post(
-        f"{sandbox.handle.hubspot_url}/oauth/v1/token",
+        f"{sandbox.handle.hubspot_url}/oauth/v3/token",
         data={
             "grant_type": "refresh_token",
             "client_id": CREDENTIALS.hubspot_client_id,

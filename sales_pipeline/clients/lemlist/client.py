@@ -18,12 +18,8 @@ Dialect notes (see shared/api-facts/lemlist.md):
 
 from __future__ import annotations
 
-import re
-import zoneinfo
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
-from enum import Enum
 from typing import Any
 
 import requests
@@ -31,175 +27,24 @@ import requests
 from sales_pipeline.clients.auth import BasicPasswordAuth
 from sales_pipeline.clients.base import HealthReport, VendorClient
 from sales_pipeline.clients.breaker import CircuitBreaker
-from sales_pipeline.clients.errors import AuthError, RateLimited
-from sales_pipeline.clients.pagination import OffsetPaginator, Page, iter_pages
-from sales_pipeline.clients.ratelimit import QuotaReading, RateLimit, RateLimiter
-from sales_pipeline.clients.redaction import redact
-from sales_pipeline.clients.resolution import Action, ResolutionTable, Rule, retry_after_or
-from sales_pipeline.clients.secret import Secret
-from sales_pipeline.clients.transport import Operation, QueryValue, QuotaReader, TransportConfig
-from sales_pipeline.clients.validation import Validator, as_text
-
-VENDOR = "lemlist"
-DEFAULT_BASE_URL = "https://api.lemlist.com/api"
-PAGE_MAX = 100
-CAMPAIGN_STATUSES = frozenset({"running", "draft", "archived", "ended", "paused", "errors"})
-
-_CAMPAIGN_ID = re.compile(r"cam_[A-Za-z0-9]{1,64}")
-_PHONE = re.compile(r"\+?[0-9 ().-]{6,25}")
-_VARIABLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
-_ACTIVITY_TYPE = re.compile(r"[A-Za-z]{1,64}")
-_VARIABLE_MAX = 1000
-_REASON_MAX = 200
-
-LEAD_FIELDS = (
-    "email",
-    "firstName",
-    "lastName",
-    "companyName",
-    "jobTitle",
-    "linkedinUrl",
-    "picture",
-    "phone",
-    "companyDomain",
-    "icebreaker",
-    "timezone",
-    "contactOwner",
+from sales_pipeline.clients.lemlist.endpoints import (
+    CAMPAIGN_STATUSES,
+    DEFAULT_BASE_URL,
+    VENDOR,
+    LemlistEndpoints,
 )
-"""Standard lead fields; custom variables go under the ``variables`` key."""
+from sales_pipeline.clients.lemlist.leads import ACTIVITY_TYPE, CAMPAIGN_ID, lead_body
+from sales_pipeline.clients.lemlist.models import AddLeadOutcome, AddLeadResult, LemlistSettings
+from sales_pipeline.clients.lemlist.rules import lemlist_quota_reader, lemlist_rules
+from sales_pipeline.clients.pagination import OffsetPaginator, Page, iter_pages
+from sales_pipeline.clients.ratelimit import RateLimit, RateLimiter
+from sales_pipeline.clients.redaction import redact
+from sales_pipeline.clients.resolution import ResolutionTable
+from sales_pipeline.clients.secret import Secret
+from sales_pipeline.clients.transport import Operation, QueryValue, TransportConfig
+from sales_pipeline.clients.validation import Validator
 
-
-@dataclass(frozen=True)
-class LemlistSettings:
-    """Lemlist tuning; defaults are the published values.
-
-    Attributes:
-        api_version: Value of the ``version`` query parameter (``v2``).
-        requests_per_window: Requests allowed per window (20).
-        window_s: Window length (2 s).
-        page_size: Items per list page (1..100).
-        rate_limited_wait_s: Wait after a 429 without ``Retry-After``.
-    """
-
-    api_version: str = "v2"
-    requests_per_window: int = 20
-    window_s: float = 2.0
-    page_size: int = PAGE_MAX
-    rate_limited_wait_s: float = 2.0
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.page_size <= PAGE_MAX:
-            raise ValueError(f"page_size must be within 1..{PAGE_MAX}")
-
-
-class AddLeadOutcome(Enum):
-    """What adding a lead to a campaign did."""
-
-    ADDED = "added"
-    ALREADY_IN_CAMPAIGN = "already_in_campaign"
-    IN_OTHER_CAMPAIGN = "in_other_campaign"
-    REJECTED = "rejected"
-
-
-@dataclass(frozen=True)
-class AddLeadResult:
-    """The outcome of `LemlistClient.add_lead_to_campaign`.
-
-    Attributes:
-        outcome: See `AddLeadOutcome`.
-        lead_id: Lemlist's ``lea_...`` id when ``ADDED``.
-        reason: Lemlist's text (redacted, bounded) when ``REJECTED``.
-    """
-
-    outcome: AddLeadOutcome
-    lead_id: str | None = None
-    reason: str | None = None
-
-
-class _Endpoints:
-    """Every Lemlist endpoint this client calls, in one place (below ``/api``)."""
-
-    list_campaigns = Operation("list_campaigns", "GET", "/campaigns")
-    add_lead_to_campaign = Operation(
-        "add_lead_to_campaign",
-        "POST",
-        "/campaigns/{campaign_id}/leads/",
-        idempotency=(
-            "a resend after the lead was added answers 400 'Lead already in the campaign', "
-            "which resolves to ALREADY_IN_CAMPAIGN: no duplicate lead"
-        ),
-    )
-    get_lead = Operation("get_lead", "GET", "/leads/{email}")
-    list_unsubscribes = Operation("list_unsubscribes", "GET", "/unsubscribes")
-    list_activities = Operation("list_activities", "GET", "/activities")
-
-
-_ADD = frozenset({_Endpoints.add_lead_to_campaign.name})
-
-
-def lemlist_rules(settings: LemlistSettings) -> tuple[Rule, ...]:
-    """Lemlist's rows of the resolution table (placed before the common rows)."""
-    return (
-        Rule(
-            Action.FAIL,
-            statuses={400, 401, 403, 404},
-            text_contains=(
-                "no api key provided",
-                "authentication you supplied is incorrect",
-                "user linked to this api key is blocked",
-                "no user found for this api key",
-            ),
-            error=AuthError,
-            reason="API key rejected",
-        ),
-        Rule(
-            Action.OK,
-            statuses={400},
-            operations=_ADD,
-            text_contains=("already in the campaign",),
-            outcome=AddLeadOutcome.ALREADY_IN_CAMPAIGN.value,
-        ),
-        Rule(
-            Action.OK,
-            statuses={409},
-            operations=_ADD,
-            outcome=AddLeadOutcome.IN_OTHER_CAMPAIGN.value,
-        ),
-        Rule(
-            Action.OK,
-            statuses={400},
-            operations=_ADD,
-            text_contains=("invalid email", "graveyard", "invalid linkedin"),
-            outcome=AddLeadOutcome.REJECTED.value,
-        ),
-        Rule(
-            Action.OK,
-            statuses={404},
-            operations=frozenset({_Endpoints.get_lead.name}),
-            outcome="not_found",
-        ),
-        Rule(
-            Action.RATE_LIMITED,
-            statuses={429},
-            error=RateLimited,
-            wait=retry_after_or(settings.rate_limited_wait_s),
-            write_safe=True,
-            reason="rate limited (requests per 2 s)",
-        ),
-    )
-
-
-def lemlist_quota_reader(window_s: float) -> QuotaReader:
-    """Reads ``X-RateLimit-Remaining``/``-Limit``; the Reset date string is ignored."""
-
-    def read(headers: Mapping[str, str]) -> QuotaReading | None:
-        remaining = headers.get("X-RateLimit-Remaining", "")
-        limit = headers.get("X-RateLimit-Limit", "")
-        if not (remaining.isdigit() and limit.isdigit()):
-            return None
-        return QuotaReading("default", int(remaining), int(limit), window_s)
-
-    return read
+_REASON_MAX = 200
 
 
 class LemlistClient(VendorClient):
@@ -229,8 +74,9 @@ class LemlistClient(VendorClient):
         session: requests.Session | None = None,
     ) -> None:
         self.settings = settings or LemlistSettings()
-        self._endpoints = _Endpoints()
+        self._endpoints = LemlistEndpoints.for_version(self.settings.api_version)
         super().__init__(
+            api_versions={"api": self._endpoints.version},
             base_url=base_url,
             auth=BasicPasswordAuth(api_key),
             table=ResolutionTable(lemlist_rules(self.settings)),
@@ -253,7 +99,7 @@ class LemlistClient(VendorClient):
             InputValidationError: Unknown ``status`` (nothing sent).
             ApiError: A page failed after retries.
         """
-        params: dict[str, QueryValue] = {"version": self.settings.api_version}
+        params: dict[str, QueryValue] = {}
         if status is not None:
             if status not in CAMPAIGN_STATUSES:
                 Validator(VENDOR, "list_campaigns").fail(
@@ -286,8 +132,8 @@ class LemlistClient(VendorClient):
         """
         operation = self._endpoints.add_lead_to_campaign
         check = Validator(VENDOR, operation.name)
-        campaign = check.pattern(campaign_id, "campaign_id", _CAMPAIGN_ID, "a cam_... id")
-        body = _lead_body(check, lead)
+        campaign = check.pattern(campaign_id, "campaign_id", CAMPAIGN_ID, "a cam_... id")
+        body = lead_body(check, lead)
         reply = self._transport.call(
             operation,
             path_params={"campaign_id": campaign},
@@ -315,7 +161,6 @@ class LemlistClient(VendorClient):
         reply = self._transport.call(
             operation,
             path_params={"email": address},
-            params={"version": self.settings.api_version},
         )
         if reply.outcome == "not_found":
             return None
@@ -360,24 +205,21 @@ class LemlistClient(VendorClient):
         if since.tzinfo is None or since.utcoffset() is None:
             check.fail("since", "must be timezone-aware")
         params: dict[str, QueryValue] = {
-            "version": self.settings.api_version,
             "minDate": since.astimezone(UTC)
             .isoformat(timespec="milliseconds")
             .replace("+00:00", "Z"),
         }
         if type is not None:
-            params["type"] = check.pattern(type, "type", _ACTIVITY_TYPE, "an activity type")
+            params["type"] = check.pattern(type, "type", ACTIVITY_TYPE, "an activity type")
         if campaign_id is not None:
             params["campaignId"] = check.pattern(
-                campaign_id, "campaign_id", _CAMPAIGN_ID, "a cam_... id"
+                campaign_id, "campaign_id", CAMPAIGN_ID, "a cam_... id"
             )
         return self._iter_offset(self._endpoints.list_activities, params)
 
     def check_health(self) -> HealthReport:
         """Probe ``GET /campaigns?version=v2&limit=1`` with our key."""
-        report, _ = self._probe(
-            self._endpoints.list_campaigns, {"version": self.settings.api_version, "limit": 1}
-        )
+        report, _ = self._probe(self._endpoints.list_campaigns, {"limit": 1})
         return report
 
     def _iter_offset(
@@ -421,59 +263,3 @@ def _page_items(data: Any) -> tuple[list[Mapping[str, Any]], bool | None]:
         if isinstance(current, int) and isinstance(total, int):
             has_more = current < total
     return [row for row in rows if isinstance(row, dict)], has_more
-
-
-def _lead_body(check: Validator, lead: Any) -> dict[str, str]:
-    """Validated, sanitised JSON body for adding ``lead``; custom variables as strings."""
-    record = check.mapping(lead, "lead")
-    check.known_keys(record, (*LEAD_FIELDS, "variables"), "lead")
-    if "email" not in record:
-        check.fail("lead.email", "is required")
-    body: dict[str, str] = {}
-    for key, value in record.items():
-        if key == "variables" or value is None:
-            continue
-        body[key] = _LEAD_CHECKS.get(key, _short_text)(check, value, f"lead.{key}")
-    variables = check.mapping(record.get("variables") or {}, "lead.variables")
-    for name, value in variables.items():
-        field = f"lead.variables.{name}"
-        check.pattern(name, field, _VARIABLE_NAME, "a variable name (letters, digits, _)")
-        if name in LEAD_FIELDS:
-            check.fail(field, "collides with a standard lead field")
-        if not isinstance(value, str | int | float | bool):
-            check.fail(field, "must be a string, number or boolean")
-        body[name] = check.text(as_text(value), field, max_length=_VARIABLE_MAX)
-    return body
-
-
-def _short_text(check: Validator, value: Any, field: str) -> str:
-    return check.text(value, field, max_length=200)
-
-
-def _icebreaker(check: Validator, value: Any, field: str) -> str:
-    return check.text(value, field, max_length=2000, multiline=True)
-
-
-def _phone(check: Validator, value: Any, field: str) -> str:
-    return check.pattern(value, field, _PHONE, "a phone number")
-
-
-def _timezone(check: Validator, value: Any, field: str) -> str:
-    name = check.text(value, field, max_length=64)
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        check.fail(field, "is not an IANA time zone")
-    return name
-
-
-_LEAD_CHECKS: dict[str, Callable[[Validator, Any, str], str]] = {
-    "email": lambda check, value, field: check.email(value, field),
-    "linkedinUrl": lambda check, value, field: check.url(value, field, host_suffix="linkedin.com"),
-    "picture": lambda check, value, field: check.url(value, field),
-    "companyDomain": lambda check, value, field: check.domain(value, field),
-    "phone": _phone,
-    "timezone": _timezone,
-    "icebreaker": _icebreaker,
-}
-"""Checks of standard lead fields other than short text (the default)."""

@@ -1,0 +1,276 @@
+"""Explorium client: entity matching and bulk enrichment with per-record outcomes.
+
+Dialect notes (see shared/api-facts/explorium.md):
+
+* Auth is the header ``api_key: <key>``. Limit: 200 requests per sliding
+  minute per key, all endpoints together.
+* Match and bulk-enrich endpoints take 1..50 items and answer in input order;
+  the single-record ``.../enrich`` endpoints are never used.
+* 403 means out of credits: `QuotaExhausted`, not retryable; stop enriching.
+* Credits are estimated per returned record (2 for contact information with
+  email only, 5 when phones are requested; profiles and firmographics only
+  when a cost is configured) and added to the client's metrics.
+  ``check_health`` reads the account's real remaining credits.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+import requests
+
+from sales_pipeline.clients.auth import HeaderKeyAuth
+from sales_pipeline.clients.base import HealthReport, VendorClient, run_batches
+from sales_pipeline.clients.breaker import CircuitBreaker
+from sales_pipeline.clients.explorium.answers import enrich_result, match_results
+from sales_pipeline.clients.explorium.endpoints import (
+    API_VERSION,
+    DEFAULT_BASE_URL,
+    VENDOR,
+    ExploriumEndpoints,
+    api_root,
+)
+from sales_pipeline.clients.explorium.models import (
+    CONTACT_TYPES,
+    EnrichResult,
+    ExploriumSettings,
+    MatchResult,
+)
+from sales_pipeline.clients.explorium.queries import (
+    BUSINESS_ID,
+    PROSPECT_ID,
+    business_query,
+    prospect_query,
+)
+from sales_pipeline.clients.explorium.rules import explorium_rules, read_explorium_quota
+from sales_pipeline.clients.ratelimit import RateLimit, RateLimiter
+from sales_pipeline.clients.resolution import (
+    ResolutionTable,
+)
+from sales_pipeline.clients.secret import Secret
+from sales_pipeline.clients.transport import Operation, TransportConfig
+from sales_pipeline.clients.validation import Validator
+
+
+class ExploriumClient(VendorClient):
+    """Explorium matching and bulk enrichment.
+
+    Args:
+        base_url: ``https://api.explorium.ai/v1`` or the sandbox's
+            ``http://HOST:PORT/explorium/v1``; the trailing ``/v1`` may be left out
+            (the endpoint table writes the API version into each path).
+        api_key: The API key, sent as the ``api_key`` header.
+        settings: Limits, batch sizes, credit estimates.
+        transport_config: Timeouts, retries, size bounds, breaker thresholds.
+        limiter: Shared rate limiter (default: the process-wide in-memory one).
+        breaker: Circuit breaker to share (default: one per client).
+        session: HTTP session (default: a new one, closed by `close`).
+    """
+
+    vendor = VENDOR
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        api_key: Secret,
+        settings: ExploriumSettings | None = None,
+        transport_config: TransportConfig | None = None,
+        limiter: RateLimiter | None = None,
+        breaker: CircuitBreaker | None = None,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.settings = settings or ExploriumSettings()
+        self._endpoints = ExploriumEndpoints()
+        super().__init__(
+            api_versions={"api": API_VERSION},
+            base_url=api_root(base_url),
+            auth=HeaderKeyAuth("api_key", api_key),
+            table=ResolutionTable(explorium_rules(self.settings)),
+            limits={
+                "default": RateLimit(
+                    "default", self.settings.requests_per_window, self.settings.window_s
+                )
+            },
+            quota_reader=read_explorium_quota,
+            transport_config=transport_config,
+            limiter=limiter,
+            breaker=breaker,
+            session=session,
+        )
+
+    def match_prospects(self, queries: Sequence[Mapping[str, Any]]) -> list[MatchResult]:
+        """Resolve people to ``prospect_id``s; one `MatchResult` per query, in order.
+
+        Each query may hold only ``email``, ``full_name``, ``company_name``,
+        ``phone_number``, ``linkedin``, ``business_id`` (empty values dropped);
+        it needs an email, phone, LinkedIn URL, or a full name with a company
+        name (``full_name`` always needs ``company_name``).
+
+        Raises:
+            InputValidationError: A query failed validation (nothing sent).
+            QuotaExhausted: Out of credits (``partial`` holds earlier batches).
+            ApiError: A batch failed after retries (``partial`` likewise).
+        """
+        operation = self._endpoints.match_prospects
+        check = Validator(VENDOR, operation.name)
+        cleaned = [prospect_query(check, query, i) for i, query in enumerate(queries)]
+        return self._match(operation, "prospects_to_match", "matched_prospects", cleaned)
+
+    def match_businesses(self, queries: Sequence[Mapping[str, Any]]) -> list[MatchResult]:
+        """Resolve companies to ``business_id``s; one `MatchResult` per query, in order.
+
+        Each query may hold only ``name``, ``domain``, ``url``, ``linkedin_url``
+        (empty values dropped) and needs at least one of them.
+
+        Raises:
+            InputValidationError: A query failed validation (nothing sent).
+            QuotaExhausted: Out of credits (``partial`` holds earlier batches).
+            ApiError: A batch failed after retries (``partial`` likewise).
+        """
+        operation = self._endpoints.match_businesses
+        check = Validator(VENDOR, operation.name)
+        cleaned = [business_query(check, query, i) for i, query in enumerate(queries)]
+        return self._match(operation, "businesses_to_match", "matched_businesses", cleaned)
+
+    def enrich_contacts_information(
+        self, prospect_ids: Sequence[str], contact_types: Sequence[str] = ("email",)
+    ) -> list[EnrichResult]:
+        """Emails (and phones, if asked) of prospects; one `EnrichResult` per id, in order.
+
+        Args:
+            prospect_ids: 40-hex prospect ids; repeats are fetched once.
+            contact_types: Any of ``"email"``, ``"phone"``.
+
+        Raises:
+            InputValidationError: A malformed id or contact type (nothing sent).
+            QuotaExhausted: Out of credits (``partial`` holds earlier batches).
+            ApiError: A batch failed after retries (``partial`` likewise).
+        """
+        operation = self._endpoints.enrich_contacts_information
+        check = Validator(VENDOR, operation.name)
+        types = list(dict.fromkeys(contact_types))
+        for i, kind in enumerate(types):
+            if kind not in CONTACT_TYPES:
+                check.fail(f"contact_types[{i}]", "must be 'email' or 'phone'")
+        if not types:
+            check.fail("contact_types", "must not be empty")
+        cost = (
+            self.settings.credits_contact_phone
+            if "phone" in types
+            else self.settings.credits_contact_email
+        )
+        return self._enrich(
+            operation,
+            check,
+            prospect_ids,
+            id_key="prospect_id",
+            id_pattern=PROSPECT_ID,
+            body_key="prospect_ids",
+            extra={"parameters": {"contact_types": types}},
+            cost=cost,
+        )
+
+    def enrich_profiles(self, prospect_ids: Sequence[str]) -> list[EnrichResult]:
+        """Professional profiles of prospects; one `EnrichResult` per id, in order.
+
+        Raises:
+            InputValidationError: A malformed id (nothing sent).
+            QuotaExhausted: Out of credits (``partial`` holds earlier batches).
+            ApiError: A batch failed after retries (``partial`` likewise).
+        """
+        operation = self._endpoints.enrich_profiles
+        return self._enrich(
+            operation,
+            Validator(VENDOR, operation.name),
+            prospect_ids,
+            id_key="prospect_id",
+            id_pattern=PROSPECT_ID,
+            body_key="prospect_ids",
+            extra={},
+            cost=self.settings.credits_per_profile,
+        )
+
+    def enrich_firmographics(self, business_ids: Sequence[str]) -> list[EnrichResult]:
+        """Firmographics of businesses; one `EnrichResult` per id, in order.
+
+        Raises:
+            InputValidationError: A malformed id (nothing sent).
+            QuotaExhausted: Out of credits (``partial`` holds earlier batches).
+            ApiError: A batch failed after retries (``partial`` likewise).
+        """
+        operation = self._endpoints.enrich_firmographics
+        return self._enrich(
+            operation,
+            Validator(VENDOR, operation.name),
+            business_ids,
+            id_key="business_id",
+            id_pattern=BUSINESS_ID,
+            body_key="business_ids",
+            extra={},
+            cost=self.settings.credits_per_firmographics,
+        )
+
+    def check_health(self) -> HealthReport:
+        """Probe ``GET /credits``; ``extra`` carries allocated and remaining credits."""
+        report, data = self._probe(self._endpoints.get_credits)
+        if not isinstance(data, dict):
+            return report
+        credits = {
+            key: data[key] for key in ("allocated_credits", "remaining_credits") if key in data
+        }
+        return replace(report, extra=credits)
+
+    def _match(
+        self,
+        operation: Operation,
+        body_key: str,
+        answer_key: str,
+        queries: list[dict[str, str]],
+    ) -> list[MatchResult]:
+        def match_batch(batch: list[tuple[int, dict[str, str]]]) -> list[MatchResult]:
+            body = {body_key: [query for _, query in batch]}
+            rows = self._call_object(operation, json_body=body).get(answer_key) or []
+            return match_results(batch, [row for row in rows if isinstance(row, dict)])
+
+        return run_batches(list(enumerate(queries)), self.settings.match_batch_size, match_batch)
+
+    def _enrich(
+        self,
+        operation: Operation,
+        check: Validator,
+        ids: Sequence[str],
+        *,
+        id_key: str,
+        id_pattern: re.Pattern[str],
+        body_key: str,
+        extra: Mapping[str, Any],
+        cost: float | None,
+    ) -> list[EnrichResult]:
+        wanted = [
+            check.pattern(
+                value, f"{body_key}[{i}]", id_pattern, f"a {id_key} ({id_pattern.pattern})"
+            )
+            for i, value in enumerate(ids)
+        ]
+
+        def enrich_batch(batch: list[str]) -> list[EnrichResult]:
+            answer = self._call_object(operation, json_body={body_key: batch, **extra})
+            rows = {
+                str(row.get(id_key)): row.get("data")
+                for row in answer.get("data") or []
+                if isinstance(row, dict)
+            }
+            results = [enrich_result(value, rows.get(value), cost) for value in batch]
+            self.metrics.add_credits(sum(result.credits for result in results))
+            return results
+
+        unique = list(dict.fromkeys(wanted))
+        by_id = {
+            result.entity_id: result
+            for result in run_batches(unique, self.settings.enrich_batch_size, enrich_batch)
+        }
+        return [by_id[value] for value in wanted]
