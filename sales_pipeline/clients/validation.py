@@ -15,6 +15,11 @@ from collections.abc import Collection, Mapping
 from typing import Any, NoReturn
 
 from sales_pipeline.clients.errors import InputValidationError
+from sales_pipeline.domain.text import TextField, text_problem
+
+ANY_TEXT = TextField.LEMLIST_VARIABLE
+"""The policy field whose invisible-character rules apply to free text outside the policy."""
+_INVISIBLE = {"lone_surrogate", "invisible_characters"}
 
 EMAIL_MAX_LENGTH = 254
 _EMAIL = re.compile(
@@ -67,7 +72,9 @@ class Validator:
             self.fail(f"{field}.{unknown[0]}", f"unknown field; allowed: {', '.join(allowed)}")
 
     def text(self, value: Any, field: str, *, max_length: int, multiline: bool = False) -> str:
-        """A trimmed, NFC-normalised string without control characters or HTML.
+        """A trimmed, NFC-normalised string without control or invisible characters (the text
+        policy's: the joiners that Persian and Indic names and emoji sequences need are kept)
+        or HTML.
 
         Args:
             value: The candidate.
@@ -78,17 +85,27 @@ class Validator:
         if not isinstance(value, str):
             self.fail(field, f"must be a string, not {type(value).__name__}")
         cleaned = unicodedata.normalize("NFC", value).strip()
-        allowed_controls = "\n\r\t" if multiline else ""
-        if any(
-            unicodedata.category(ch) in ("Cc", "Cf") and ch not in allowed_controls
-            for ch in cleaned
-        ):
+        line = re.sub(r"[\r\n\t]+", " ", cleaned) if multiline else cleaned
+        if any(unicodedata.category(ch) == "Cc" for ch in line):
             self.fail(field, "contains control characters")
+        if text_problem(" ".join(line.split()), ANY_TEXT) in _INVISIBLE:
+            self.fail(field, "contains invisible characters")
         if _HTML_TAG.search(cleaned) or _SCRIPT_SCHEME.search(cleaned):
             self.fail(field, "contains HTML or script content")
         if len(cleaned) > max_length:
             self.fail(field, f"longer than {max_length} characters")
         return cleaned
+
+    def policy_text(self, value: Any, field: str, policy_field: str) -> str:
+        """``value`` unchanged if the text policy accepts it for ``policy_field``: every value
+        the pipeline's normalization produced is (:mod:`sales_pipeline.domain.text`), so a
+        record is refused here only when it bypassed that normalization."""
+        if not isinstance(value, str):
+            self.fail(field, f"must be a string, not {type(value).__name__}")
+        problem = text_problem(value, policy_field)
+        if problem is not None:
+            self.fail(field, problem.replace("_", " "))
+        return value
 
     def required_text(self, value: Any, field: str, *, max_length: int) -> str:
         """Like `text`, and must not be empty."""

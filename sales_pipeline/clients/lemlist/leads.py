@@ -8,12 +8,12 @@ from collections.abc import Callable
 from typing import Any
 
 from sales_pipeline.clients.validation import Validator, as_text
+from sales_pipeline.domain.text import TextField
 
 CAMPAIGN_ID = re.compile(r"cam_[A-Za-z0-9]{1,64}")
 _PHONE = re.compile(r"\+?[0-9 ().-]{6,25}")
 _VARIABLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 ACTIVITY_TYPE = re.compile(r"[A-Za-z]{1,64}")
-_VARIABLE_MAX = 1000
 
 LEAD_FIELDS = (
     "email",
@@ -51,7 +51,7 @@ def lead_body(check: Validator, lead: Any) -> dict[str, str]:
             check.fail(field, "collides with a standard lead field")
         if not isinstance(value, str | int | float | bool):
             check.fail(field, "must be a string, number or boolean")
-        body[name] = check.text(as_text(value), field, max_length=_VARIABLE_MAX)
+        body[name] = check.policy_text(as_text(value), field, TextField.LEMLIST_VARIABLE)
     return body
 
 
@@ -76,7 +76,16 @@ def _timezone(check: Validator, value: Any, field: str) -> str:
     return name
 
 
+def _policy(policy_field: str) -> Callable[[Validator, Any, str], str]:
+    """The check of a lead field the text policy governs."""
+    return lambda check, value, field: check.policy_text(value, field, policy_field)
+
+
 _LEAD_CHECKS: dict[str, Callable[[Validator, Any, str], str]] = {
+    "firstName": _policy(TextField.FIRST_NAME),
+    "lastName": _policy(TextField.LAST_NAME),
+    "companyName": _policy(TextField.COMPANY_NAME),
+    "jobTitle": _policy(TextField.JOB_TITLE),
     "email": lambda check, value, field: check.email(value, field),
     "linkedinUrl": lambda check, value, field: check.url(value, field, host_suffix="linkedin.com"),
     "picture": lambda check, value, field: check.url(value, field),
