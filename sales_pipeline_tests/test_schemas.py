@@ -9,6 +9,7 @@ from pandera.errors import SchemaError, SchemaErrors
 
 from sales_pipeline.transforms.schemas import (
     ContactInformationData,
+    ContractViolation,
     EnrichedContacts,
     EnrichmentRecords,
     FirmographicsData,
@@ -17,6 +18,7 @@ from sales_pipeline.transforms.schemas import (
     ProfileData,
     ProspectEnrichItem,
     QualifiedLeads,
+    validated,
 )
 
 NOW = pd.Timestamp(datetime(2025, 7, 7, 12, 0, tzinfo=UTC))
@@ -341,3 +343,20 @@ def test_match_answers_must_line_up_with_the_inputs(
     else:
         with pytest.raises(SchemaError):
             MatchAlignment.validate(alignment)
+
+
+def test_a_broken_contract_is_told_without_the_values_that_broke_it() -> None:
+    rows = frame(
+        normalized(hubspot_id="1", email="ana.silva@acme.com", first_name=" Ana"),
+        normalized(hubspot_id="2", email="ana.silva@acme.com", first_name="Bo\u202e"),
+    )
+    with pytest.raises(ContractViolation) as refused:
+        validated(NormalizedContacts, rows)
+    told = str(refused.value) + repr(refused.value.failures)
+    assert "NormalizedContacts contract broken" in told
+    assert "email" in told
+    assert "first_name" in told
+    for secret in ("ana.silva", "acme.com", " Ana", "Bo\u202e"):
+        assert secret not in told
+    assert refused.value.__cause__ is None
+    assert refused.value.__suppress_context__

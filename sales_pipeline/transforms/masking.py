@@ -49,6 +49,17 @@ PII_COLUMNS = tuple(_MASKS)
 """Columns :func:`masked_sample` masks."""
 
 
+def mask_value(column: str, value: object) -> str:
+    """One value of ``column`` as it may be shown anywhere: personal columns masked, other
+    text cut to 24 characters, invisible and control characters escaped."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "null"
+    mask = _MASKS.get(column)
+    text = mask(str(value)) if mask is not None else str(value)
+    shown = (text or "")[:24]
+    return shown.encode("unicode_escape").decode("ascii") if not shown.isprintable() else shown
+
+
 def masked_sample(df: pd.DataFrame, n: int = 5) -> pd.DataFrame:
     """The first ``n`` rows with every :data:`PII_COLUMNS` column masked, for asset metadata."""
     sample = df.head(n).copy()

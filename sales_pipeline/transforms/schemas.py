@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any, TypeVar
 
 import pandas as pd
+import pandera.errors
 import pandera.pandas as pa
 from pandera import extensions
 from pandera.typing.pandas import DataFrame, Series
@@ -27,6 +28,7 @@ from sales_pipeline.domain.outcomes import (
     ExclusionReason,
 )
 from sales_pipeline.domain.text import DOMAIN_PATTERN, EMAIL_MAX_LENGTH, EMAIL_PATTERN, MAX_LENGTHS
+from sales_pipeline.transforms.masking import mask_value
 
 PROSPECT_ID_PATTERN = r"^[a-f0-9]{40}\Z"
 BUSINESS_ID_PATTERN = r"^[a-f0-9]{32}\Z"
@@ -466,14 +468,53 @@ class FirmographicsData(pa.DataFrameModel):
 Model = TypeVar("Model", bound=pa.DataFrameModel)
 
 
+class ContractViolation(ValueError):  # noqa: N818 - a violation, not an error of the code
+    """A frame broke its stage contract. The message names the model and, per column and check,
+    how many rows failed, with masked examples: never a raw value (the failure cases of a
+    personal column are personal data, and this text reaches logs and Dagster's event log)."""
+
+    def __init__(self, model: str, failures: list[dict[str, Any]]) -> None:
+        self.model = model
+        self.failures = failures
+        parts = [f"{f['column']} {f['check']} ({f['count']} rows)" for f in failures[:10]]
+        super().__init__(f"{model} contract broken: {'; '.join(parts) or 'see the schema'}")
+
+
+def failure_summary(
+    error: pandera.errors.SchemaError | pandera.errors.SchemaErrors,
+) -> list[dict[str, Any]]:
+    """The failures of ``error`` per (column, check): the count and up to three examples,
+    masked as :func:`~sales_pipeline.transforms.masking.mask_value` masks that column."""
+    cases = getattr(error, "failure_cases", None)
+    if not isinstance(cases, pd.DataFrame) or cases.empty or "failure_case" not in cases:
+        return [{"column": str(getattr(error, "schema", "") or ""), "check": "schema", "count": 0}]
+    cases = cases.assign(
+        column=cases["column"].astype("string").fillna("(frame)") if "column" in cases else "?",
+        check=cases["check"].astype("string").fillna("?") if "check" in cases else "?",
+    )
+    return [
+        {
+            "column": column,
+            "check": check,
+            "count": len(group),
+            "examples": [mask_value(str(column), v) for v in group["failure_case"].head(3)],
+        }
+        for (column, check), group in cases.groupby(["column", "check"], sort=True)
+    ]
+
+
 def validated(model: type[Model], frame: pd.DataFrame) -> DataFrame[Model]:
     """``frame`` as ``model``: its columns in the model's order, text columns in pandas' str
-    dtype (merges leave them as objects), then validated."""
+    dtype (merges leave them as objects), then validated; a broken contract raises
+    :class:`ContractViolation`, whose text holds no value of the frame."""
     columns = model.to_schema().columns
     text = [
         name for name, column in columns.items() if isinstance(column.dtype.type, pd.StringDtype)
     ]
-    return model.validate(frame[list(columns)].astype(dict.fromkeys(text, "str")))
+    try:
+        return model.validate(frame[list(columns)].astype(dict.fromkeys(text, "str")), lazy=True)
+    except (pandera.errors.SchemaError, pandera.errors.SchemaErrors) as broken:
+        raise ContractViolation(model.__name__, failure_summary(broken)) from None
 
 
 # HubSpot contacts -------------------------------------------------------------------------------
