@@ -91,6 +91,24 @@ class Settings(BaseSettings):
         description="Where steps run: Dagster's default (a process per step) or Celery "
         "workers (deploy/celery.yaml). Set it alike on the webserver, daemon and workers.",
     )
+    push_lease_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        validation_alias=_env("SALES_PIPELINE_PUSH_LEASE_SECONDS"),
+        description="How long a push claim stays reserved without renewal.",
+    )
+    retry_first_delay_seconds: float = Field(
+        default=900.0,
+        ge=0,
+        validation_alias=_env("SALES_PIPELINE_RETRY_FIRST_DELAY_SECONDS"),
+        description="Wait before owed work is first retried; doubles per attempt (max 1 day).",
+    )
+    retry_max_attempts: int = Field(
+        default=8, ge=1, validation_alias=_env("SALES_PIPELINE_RETRY_MAX_ATTEMPTS")
+    )
+    retry_max_age_days: float = Field(
+        default=14.0, gt=0, validation_alias=_env("SALES_PIPELINE_RETRY_MAX_AGE_DAYS")
+    )
     max_backlog: int = Field(
         default=1000,
         ge=0,

@@ -327,7 +327,13 @@ def resources_from_settings(
             return EnvVar(name)
         return value.get_secret_value() if value is not None else None
 
-    store = PipelineStoreResource(database_url=settings.store_url)
+    store = PipelineStoreResource(
+        database_url=settings.store_url,
+        push_lease_s=settings.push_lease_seconds,
+        retry_first_delay_s=settings.retry_first_delay_seconds,
+        retry_max_attempts=settings.retry_max_attempts,
+        retry_max_age_days=settings.retry_max_age_days,
+    )
     if settings.hubspot_auth == "token":
         credentials: dict[str, Any] = {
             "access_token": secret("HUBSPOT_ACCESS_TOKEN", settings.hubspot_access_token)

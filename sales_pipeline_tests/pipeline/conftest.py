@@ -21,6 +21,11 @@ DAYS = 2
 TEST_STORE_OPTIONS = {"retry_first_delay_s": 0.0, "push_lease_s": 5.0}
 """Owed work is due again at once (the next run in a test comes seconds later, not a day), and
 a claim lapses after 5 s, so a crash drill need not wait a minute."""
+TEST_ENVIRONMENT = {
+    "SALES_PIPELINE_RETRY_FIRST_DELAY_SECONDS": "0",
+    "SALES_PIPELINE_PUSH_LEASE_SECONDS": "5",
+}
+""":data:`TEST_STORE_OPTIONS` for plain Dagster tooling in a child process."""
 
 
 @dataclass

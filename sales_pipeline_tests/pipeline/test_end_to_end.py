@@ -6,15 +6,18 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import requests
-from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+from dagster import DagsterInstance
 from dagster._core.instance.ref import InstanceRef
 
-from sales_pipeline.cli.demo import sandbox_environment
-from sales_pipeline_tests.pipeline.conftest import PipelineWorld, make_world
+from sales_pipeline.cli.demo import recent_partitions, sandbox_environment
+from sales_pipeline.store.backlog import Stage, WorkBacklog
+from sales_pipeline.store.ledger import PushLedger
+from sales_pipeline_tests.pipeline.conftest import TEST_ENVIRONMENT, PipelineWorld, make_world
 
 
 def _qualified_emails(world: PipelineWorld) -> set[tuple[str, str]]:
@@ -107,7 +110,7 @@ def _materialize(world: PipelineWorld, selection: str, partition: str) -> subpro
     ]
     return subprocess.Popen(
         command,
-        env={**os.environ, **sandbox_environment(world.sandbox, world.home)},
+        env={**os.environ, **sandbox_environment(world.sandbox, world.home), **TEST_ENVIRONMENT},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -122,9 +125,12 @@ def test_plain_dagster_tooling_materializes_a_partition(world: PipelineWorld) ->
         assert store.load_frame("hubspot_enrichment_writeback", partition) is not None
 
 
-def test_a_run_killed_while_pushing_then_rerun_ends_like_an_uninterrupted_one(
+def test_a_run_killed_while_pushing_then_rerun_at_once_ends_like_an_uninterrupted_one(
     world: PipelineWorld, tmp_path: Path
 ) -> None:
+    """kill -9 of the whole materialize process tree mid-push, then an immediate re-run of the
+    same day with nothing marked (the default run launcher never notices the death): the
+    re-run waits out the dead run's leases, takes its claims over, and leaves none pending."""
     partition = world.partitions[0]
     upstream = _materialize(world, "hubspot_contacts,enriched_contacts,qualified_leads", partition)
     assert upstream.wait(timeout=300) == 0
@@ -135,33 +141,47 @@ def test_a_run_killed_while_pushing_then_rerun_ends_like_an_uninterrupted_one(
     os.killpg(pushing.pid, signal.SIGKILL)
     pushing.wait(timeout=30)
     interrupted = len(world.lemlist_leads())
-    with DagsterInstance.from_ref(InstanceRef.from_dir(str(world.home / "dagster"))) as instance:
-        for run in instance.get_runs(filters=RunsFilter(statuses=[DagsterRunStatus.STARTED])):
-            instance.report_run_failed(run)
     assert _materialize(world, "lemlist_leads", partition).wait(timeout=300) == 0
     assert 5 <= interrupted < len(world.lemlist_leads())
+    with world.store() as store:
+        assert PushLedger(store).pending_pushes() == [], "a lead was left pending"
     for reference in make_world(tmp_path / "reference", now=world.now):
         reference.partitions = [partition]
         reference.run()
         assert sorted(world.lemlist_leads()) == sorted(reference.lemlist_leads())
 
 
-def test_contacts_flow_on_deferred_when_explorium_is_out_of_credits(world: PipelineWorld) -> None:
+def test_contacts_deferred_for_two_days_are_finished_by_a_later_days_run(
+    world: PipelineWorld,
+) -> None:
+    """Explorium out of credits while two days run, then credits back: the next run of a later
+    day enriches the deferred contacts of both days and pushes those that qualify, with no
+    re-run of either day."""
+    *outage, later_day = recent_partitions(3)
     limits = f"{world.sandbox.control_url}/limits"
     requests.put(limits, json={"explorium": {"credits": 40}}, timeout=10).raise_for_status()
+    world.partitions = outage
     degraded = world.run()
     assert degraded["failed_partitions"] == []
-    assert degraded["pipeline"]["deferred"] > 0
     deferred = world.frames("enriched_contacts").query("enrichment_status == 'deferred'")
+    assert set(deferred["lastmodifieddate"].dt.strftime("%Y-%m-%d")) == set(outage)
     pushed = {email for _, email in world.lemlist_leads()}
     assert not pushed & set(deferred["email"]), "a deferred contact was pushed unenriched"
 
     requests.put(limits, json={"explorium": {"credits": 1_000_000}}, timeout=10)
+    world.partitions = [later_day]
     recovered = world.run()
-    assert recovered["pipeline"]["deferred"] == 0
-    after = world.frames("enriched_contacts").drop_duplicates("email", keep="last")
-    later = after.set_index("email").loc[sorted(set(deferred["email"])), "enrichment_status"]
-    assert set(later) <= {"enriched", "unmatched"}, "every deferred contact was enriched later"
+    assert recovered["failed_partitions"] == []
+    finished = world.frame("qualified_leads", later_day).set_index("email")
+    owed = finished.loc[sorted(set(deferred["email"]))]
+    assert set(owed["enrichment_status"]) <= {"enriched", "unmatched"}
+    in_lemlist = {email for _, email in world.lemlist_leads()}
+    chosen = set(owed.index[~owed["excluded"]])
+    assert chosen, "some deferred contacts qualify once enriched"
+    assert chosen <= in_lemlist
+    assert owed.loc[owed["excluded"], "exclusion_reason"].notna().all()
+    with world.store() as store:
+        assert WorkBacklog(store).due(Stage.ENRICH, datetime.now(UTC)) == []
 
 
 def test_every_request_log_carries_the_dagster_run_id(
