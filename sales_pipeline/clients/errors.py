@@ -11,22 +11,26 @@ are passed through `redact` on construction, and are built from the vendor's
 error text only: request bodies are never echoed.
 
 The class names are the ones the design document fixes (hence the ``N818``
-exemptions for names without an ``Error`` suffix)::
+exemptions for names without an ``Error`` suffix). Who must act, as Airbyte's
+config / system / transient classes say it: *config*, the operator fixes a
+setting (a credential's variable, a resource field); *record*, one record is
+refused and the others go on; *vendor*, the vendor must recover (a retry later
+helps, now does not); *transient*, a retry now may succeed::
 
     ApiError
-    ├── AuthError            401/403, refused credential or grant
-    ├── RateLimited          429, or no local permit in time (retryable)
-    ├── NotFound             404
-    ├── Conflict             409, HubSpot 423
-    ├── InvalidRequest       400, 414, 422, other 4xx
-    ├── ServerError          5xx, dropped connection, unreadable body (retryable)
-    ├── ApiTimeout           no complete answer in time (retryable)
-    ├── CircuitOpen          the vendor's breaker is open (retryable later)
-    ├── QuotaExhausted       daily limit, out of credits
-    ├── ResponseTooLarge     the answer passed its operation's size cap
-    ├── Cancelled            the client was cancelled (run terminated)
-    └── InputValidationError a record failed validation; nothing sent
-        └── RequestTooLarge  the request passed a vendor's documented size
+    ├── AuthError            401/403, refused credential or grant        config
+    ├── RateLimited          429, or no local permit in time             transient
+    ├── NotFound             404                                         record
+    ├── Conflict             409, HubSpot 423                            record
+    ├── InvalidRequest       400, 414, 422, other 4xx                    record
+    ├── ServerError          5xx, dropped connection, unreadable body    transient
+    ├── ApiTimeout           no complete answer in time                  transient
+    ├── CircuitOpen          the vendor's breaker is open                vendor
+    ├── QuotaExhausted       daily limit, out of credits                 config (buy or wait)
+    ├── ResponseTooLarge     the answer passed its operation's size cap  vendor
+    ├── Cancelled            the client was cancelled (run terminated)   nobody
+    └── InputValidationError a record failed validation; nothing sent    record
+        └── RequestTooLarge  the request passed a vendor's documented size  record
 """
 
 from __future__ import annotations
