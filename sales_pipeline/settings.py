@@ -137,6 +137,11 @@ class Settings(BaseSettings):
         default=None, validation_alias=_env("HUBSPOT_ACCESS_TOKEN")
     )
     hubspot_client_id: str | None = Field(default=None, validation_alias=_env("HUBSPOT_CLIENT_ID"))
+    hubspot_oauth_version: Literal["v3", "v1"] = Field(
+        default="v3",
+        validation_alias=_env("HUBSPOT_OAUTH_VERSION"),
+        description="HubSpot's token endpoint; v1 is deprecated on 2027-02-16 (doctor warns).",
+    )
     hubspot_client_secret: SecretStr | None = Field(
         default=None, validation_alias=_env("HUBSPOT_CLIENT_SECRET")
     )

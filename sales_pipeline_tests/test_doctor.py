@@ -141,3 +141,30 @@ def test_unreachable_services_and_backends_fail_with_where_they_were_looked_for(
     assert "hunter2" not in lines["rate limiter"]
     assert lines["store"].startswith("FAIL")
     assert "mysql://127.0.0.1/store" in lines["store"]
+
+
+def test_oauth_v1_is_named_as_deprecated(sandbox, environ):
+    tokens = InMemoryTokenStore()
+    consent = HubSpotClient(
+        sandbox.hubspot_url,
+        oauth=HubSpotOAuthConfig(
+            client_id=CREDENTIALS.hubspot_client_id,
+            client_secret=Secret(CREDENTIALS.hubspot_client_secret),
+            redirect_uri=REDIRECT_URI,
+            token_store=tokens,
+            authorize_url=f"{sandbox.hubspot_url}/oauth/authorize",
+        ),
+    )
+    granted = consent.exchange_code(authorize(consent))
+    del environ["HUBSPOT_ACCESS_TOKEN"]
+    environ["HUBSPOT_CLIENT_ID"] = CREDENTIALS.hubspot_client_id
+    environ["HUBSPOT_CLIENT_SECRET"] = CREDENTIALS.hubspot_client_secret
+    environ["HUBSPOT_REFRESH_TOKEN"] = granted.refresh_token.reveal()
+    environ["HUBSPOT_OAUTH_VERSION"] = "v1"
+
+    code, lines = doctor(environ)
+
+    assert code == 0
+    assert "warning" in lines["hubspot"]
+    assert "v1" in lines["hubspot"]
+    assert "2027-02-16" in lines["hubspot"]

@@ -29,6 +29,7 @@ from sales_pipeline.clients import (
     QuotaExhausted,
     RateLimit,
     RateLimiter,
+    VendorClient,
     redact,
 )
 from sales_pipeline.defs.resources import (
@@ -140,11 +141,12 @@ def check_hubspot(resources: PipelineResources, settings: Settings) -> CheckResu
     try:
         with hubspot.get_client() as client:
             report = client.check_health()
+            warnings = _warnings(client)
     except MissingSettingError as missing:
         return CheckResult("hubspot", False, str(missing))
     finally:
         resources.store.close()
-    return _from_report("hubspot", "HubSpot", hubspot.base_url, report, fix)
+    return _warned(_from_report("hubspot", "HubSpot", hubspot.base_url, report, fix), warnings)
 
 
 def check_explorium(resources: PipelineResources) -> CheckResult:
@@ -153,10 +155,14 @@ def check_explorium(resources: PipelineResources) -> CheckResult:
     try:
         with explorium.get_client() as client:
             report = client.check_health()
+            warnings = _warnings(client)
     except MissingSettingError as missing:
         return CheckResult("explorium", False, str(missing))
-    result = _from_report(
-        "explorium", "Explorium", explorium.base_url, report, "check EXPLORIUM_API_KEY"
+    result = _warned(
+        _from_report(
+            "explorium", "Explorium", explorium.base_url, report, "check EXPLORIUM_API_KEY"
+        ),
+        warnings,
     )
     remaining = (report.extra or {}).get("remaining_credits")
     if not result.ok or not isinstance(remaining, int):
@@ -174,9 +180,30 @@ def check_lemlist(resources: PipelineResources) -> CheckResult:
     try:
         with lemlist.get_client() as client:
             report = client.check_health()
+            warnings = _warnings(client)
     except MissingSettingError as missing:
         return CheckResult("lemlist", False, str(missing))
-    return _from_report("lemlist", "Lemlist", lemlist.base_url, report, "check LEMLIST_API_KEY")
+    return _warned(
+        _from_report("lemlist", "Lemlist", lemlist.base_url, report, "check LEMLIST_API_KEY"),
+        warnings,
+    )
+
+
+def _warnings(client: VendorClient) -> list[str]:
+    """What the operator should know although the check passed: a deprecated API version
+    configured (HubSpot OAuth v1), deprecation notices the vendor sent during the probe."""
+    notices = [
+        f"{notice.endpoint} is deprecated ({', '.join(f'{k}: {v}' for k, v in notice.headers)})"
+        for notice in client.deprecation_notices()
+    ]
+    return [*client.version_warnings(), *notices]
+
+
+def _warned(result: CheckResult, warnings: list[str]) -> CheckResult:
+    """``result`` with ``warnings`` appended to its message."""
+    if not warnings:
+        return result
+    return CheckResult(result.name, result.ok, f"{result.message}; warning: {'; '.join(warnings)}")
 
 
 def _from_report(

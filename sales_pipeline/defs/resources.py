@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, fields
 from datetime import timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from dagster import ConfigurableResource, EnvVar, InitResourceContext
 from pydantic import Field, PrivateAttr, SecretStr
@@ -29,6 +29,7 @@ from sales_pipeline.clients import (
     Secret,
     Timeouts,
     TransportConfig,
+    VendorClient,
     install_redaction,
     run_context,
     shared_limiter,
@@ -127,6 +128,20 @@ class PipelineStoreResource(ConfigurableResource):  # type: ignore[type-arg]
         self.close()
 
 
+Client = TypeVar("Client", bound=VendorClient)
+
+
+def _cancelled_on_interrupt(client: Client) -> Iterator[Client]:
+    """Yield ``client``; when the step ends by an exception (a run terminated from the UI
+    raises Dagster's interrupt in the step), cancel the client first, so requests and waits
+    still open in other threads stop at once instead of running out their timeouts."""
+    try:
+        yield client
+    except BaseException:
+        client.cancel()
+        raise
+
+
 class _VendorResource(ConfigurableResource):  # type: ignore[type-arg]
     """Resilience settings every vendor resource shares."""
 
@@ -200,6 +215,11 @@ class HubSpotResource(_VendorResource):
     redirect_uri: str = Field(default="http://localhost:3000/oauth/callback")
     authorize_url: str = Field(default="https://app.hubspot.com/oauth/authorize")
     burst_limit: int = Field(default=100, description="Requests per 10 s for the app's tier.")
+    oauth_version: str = Field(
+        default="v3",
+        description="OAuth token endpoint version: v3 (default) or v1 (deprecated by HubSpot "
+        "on 2027-02-16).",
+    )
     store: PipelineStoreResource
 
     @contextmanager
@@ -230,11 +250,12 @@ class HubSpotResource(_VendorResource):
                 settings=HubSpotSettings(
                     burst_limit=self._scaled(self.burst_limit),
                     search_limit=self._scaled(HubSpotSettings.search_limit),
+                    oauth_version=self.oauth_version,
                 ),
                 **self._client_options(),
             ) as client,
         ):
-            yield client
+            yield from _cancelled_on_interrupt(client)
 
 
 class ExploriumResource(_VendorResource):
@@ -261,7 +282,7 @@ class ExploriumResource(_VendorResource):
                 **self._client_options(),
             ) as client,
         ):
-            yield client
+            yield from _cancelled_on_interrupt(client)
 
 
 class LemlistResource(_VendorResource):
@@ -288,7 +309,7 @@ class LemlistResource(_VendorResource):
                 **self._client_options(),
             ) as client,
         ):
-            yield client
+            yield from _cancelled_on_interrupt(client)
 
 
 @dataclass(frozen=True)
@@ -352,7 +373,11 @@ def resources_from_settings(
     return PipelineResources(
         store=store,
         hubspot=HubSpotResource(
-            base_url=settings.hubspot_base_url, store=store, **shared, **credentials
+            base_url=settings.hubspot_base_url,
+            store=store,
+            oauth_version=settings.hubspot_oauth_version,
+            **shared,
+            **credentials,
         ),
         explorium=ExploriumResource(
             base_url=settings.explorium_base_url,

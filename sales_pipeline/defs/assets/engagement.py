@@ -7,6 +7,7 @@ from dagster import AssetExecutionContext, MetadataValue, Output, asset
 
 from sales_pipeline.clients import ContactUpsert, PropertyDefinition, UpsertResult
 from sales_pipeline.defs.assets._metadata import api_metadata, counts_metadata
+from sales_pipeline.defs.assets._stage import traced
 from sales_pipeline.defs.resources import HubSpotResource, PipelineStoreResource
 from sales_pipeline.domain.outcomes import EngagementState
 from sales_pipeline.domain.records import Engagement
@@ -58,6 +59,7 @@ def _outcome(result: UpsertResult) -> EngagementState:
 
 
 @asset(pool="hubspot", group_name="crm", kinds={"hubspot", "lemlist", "pandas"})
+@traced
 def hubspot_engagement_writeback(
     context: AssetExecutionContext, hubspot: HubSpotResource, store: PipelineStoreResource
 ) -> Output[pd.DataFrame]:
