@@ -92,15 +92,16 @@ def test_a_missing_variable_is_named(environ, unset, check, message):
     assert message in lines[check]
 
 
-def test_oauth_tokens_are_refreshed_and_kept_in_the_store_across_runs(sandbox, environ):
-    tokens = InMemoryTokenStore()
+def _use_oauth(sandbox: SandboxHandle, environ: dict[str, str]) -> None:
+    """Grant the app through the sandbox's consent flow and configure OAuth instead of the
+    private-app token."""
     consent = HubSpotClient(
         sandbox.hubspot_url,
         oauth=HubSpotOAuthConfig(
             client_id=CREDENTIALS.hubspot_client_id,
             client_secret=Secret(CREDENTIALS.hubspot_client_secret),
             redirect_uri=REDIRECT_URI,
-            token_store=tokens,
+            token_store=InMemoryTokenStore(),
             authorize_url=f"{sandbox.hubspot_url}/oauth/authorize",
         ),
     )
@@ -109,6 +110,10 @@ def test_oauth_tokens_are_refreshed_and_kept_in_the_store_across_runs(sandbox, e
     environ["HUBSPOT_CLIENT_ID"] = CREDENTIALS.hubspot_client_id
     environ["HUBSPOT_CLIENT_SECRET"] = CREDENTIALS.hubspot_client_secret
     environ["HUBSPOT_REFRESH_TOKEN"] = granted.refresh_token.reveal()
+
+
+def test_oauth_tokens_are_refreshed_and_kept_in_the_store_across_runs(sandbox, environ):
+    _use_oauth(sandbox, environ)
 
     first_code, first = doctor(environ)
     second_code, second = doctor(environ)
@@ -144,22 +149,7 @@ def test_unreachable_services_and_backends_fail_with_where_they_were_looked_for(
 
 
 def test_oauth_v1_is_named_as_deprecated(sandbox, environ):
-    tokens = InMemoryTokenStore()
-    consent = HubSpotClient(
-        sandbox.hubspot_url,
-        oauth=HubSpotOAuthConfig(
-            client_id=CREDENTIALS.hubspot_client_id,
-            client_secret=Secret(CREDENTIALS.hubspot_client_secret),
-            redirect_uri=REDIRECT_URI,
-            token_store=tokens,
-            authorize_url=f"{sandbox.hubspot_url}/oauth/authorize",
-        ),
-    )
-    granted = consent.exchange_code(authorize(consent))
-    del environ["HUBSPOT_ACCESS_TOKEN"]
-    environ["HUBSPOT_CLIENT_ID"] = CREDENTIALS.hubspot_client_id
-    environ["HUBSPOT_CLIENT_SECRET"] = CREDENTIALS.hubspot_client_secret
-    environ["HUBSPOT_REFRESH_TOKEN"] = granted.refresh_token.reveal()
+    _use_oauth(sandbox, environ)
     environ["HUBSPOT_OAUTH_VERSION"] = "v1"
 
     code, lines = doctor(environ)

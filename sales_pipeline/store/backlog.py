@@ -14,7 +14,6 @@ An operator can retry a given-up item or give one up by hand (``sales-pipeline b
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,7 +25,7 @@ import sqlalchemy as sa
 from sales_pipeline.domain.records import normalize_email
 from sales_pipeline.domain.retry import RetrySchedule
 from sales_pipeline.store.engine import chunks, dialect_insert
-from sales_pipeline.store.ledger import PushLedger
+from sales_pipeline.store.ledger import PushLedger, count_work
 from sales_pipeline.store.pipeline_store import PipelineStore
 from sales_pipeline.store.tables import work_item
 
@@ -231,7 +230,6 @@ class WorkBacklog:
 
     def summary(self, now: datetime) -> list[dict[str, Any]]:
         """Items owed or given up, counted by stage, state, reason and age in whole days."""
-        counts: Counter[tuple[str, str, str, int]] = Counter()
         with self._engine.begin() as conn:
             rows = conn.execute(
                 sa.select(
@@ -241,13 +239,7 @@ class WorkBacklog:
                     work_item.c.first_seen_at,
                 ).where(work_item.c.state != WorkState.DONE.value)
             )
-            for stage, state, reason, first_seen in rows:
-                kind = (reason or "").split(":", 1)[0].strip()[:80]
-                counts[(stage, state, kind, (now - first_seen).days)] += 1
-        return [
-            {"stage": stage, "state": state, "reason": reason, "age_days": age, "count": n}
-            for (stage, state, reason, age), n in sorted(counts.items())
-        ]
+            return count_work(rows, now)
 
     def _set_state(
         self,

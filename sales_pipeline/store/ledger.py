@@ -369,19 +369,16 @@ class PushLedger:
 
     def summary(self, now: datetime) -> list[dict[str, Any]]:
         """The outstanding pushes by outcome, reason and age in days (for the backlog view)."""
-        counts: Counter[tuple[str, str, int]] = Counter()
         with self._engine.begin() as conn:
             rows = conn.execute(
                 sa.select(
-                    push_ledger.c.outcome, push_ledger.c.reason, push_ledger.c.created_at
+                    sa.literal("push"),
+                    push_ledger.c.outcome,
+                    push_ledger.c.reason,
+                    push_ledger.c.created_at,
                 ).where(push_ledger.c.outcome.in_([*_OUTSTANDING, PushOutcome.GIVEN_UP.value]))
             )
-            for outcome, reason, created in rows:
-                counts[(outcome, _reason_class(reason), (now - created).days)] += 1
-        return [
-            {"stage": "push", "state": outcome, "reason": reason, "age_days": age, "count": n}
-            for (outcome, reason, age), n in sorted(counts.items())
-        ]
+            return count_work(rows, now)
 
     def _select(
         self, *conditions: sa.ColumnElement[bool], limit: int | None = None
@@ -394,9 +391,17 @@ class PushLedger:
             return [_push_record(row) for row in conn.execute(query)]
 
 
-def _reason_class(reason: str | None) -> str:
-    """A reason reduced to its kind (the text before the first colon), so counts group."""
-    return (reason or "").split(":", 1)[0].strip()[:80]
+def count_work(rows: Iterable[Sequence[Any]], now: datetime) -> list[dict[str, Any]]:
+    """(stage, state, reason, first seen) rows counted by stage, state, reason kind (the text
+    before the first colon, so counts group) and age in whole days at ``now``."""
+    counts: Counter[tuple[str, str, str, int]] = Counter(
+        (stage, state, (reason or "").split(":", 1)[0].strip()[:80], (now - seen).days)
+        for stage, state, reason, seen in rows
+    )
+    return [
+        {"stage": stage, "state": state, "reason": reason, "age_days": age, "count": n}
+        for (stage, state, reason, age), n in sorted(counts.items())
+    ]
 
 
 def _push_record(row: Row[Any]) -> PushRecord:

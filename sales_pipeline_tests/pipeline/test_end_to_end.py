@@ -197,3 +197,33 @@ def test_every_request_log_carries_the_dagster_run_id(
     with DagsterInstance.from_ref(InstanceRef.from_dir(str(world.home / "dagster"))) as instance:
         known = {run.run_id for run in instance.get_runs()}
     assert run_ids <= known
+
+
+def test_terminating_a_push_while_lemlist_hangs_stops_at_once_and_frees_its_claims(
+    world: PipelineWorld,
+) -> None:
+    """Lemlist holds every request (a hang fault far longer than any timeout); the pushing
+    step is terminated (SIGINT, what Dagster's termination sends the step): it stops within
+    seconds, not after its timeouts, and leaves its claims free for the next run at once."""
+    partition = world.partitions[0]
+    upstream = _materialize(world, "hubspot_contacts,enriched_contacts,qualified_leads", partition)
+    assert upstream.wait(timeout=300) == 0
+    control = world.sandbox.control_url
+    hang = {"lemlist": {"hang": {"probability": 1.0, "seconds": 600}}}
+    requests.put(f"{control}/faults", json=hang, timeout=10).raise_for_status()
+    pushing = _materialize(world, "lemlist_leads", partition)
+    deadline = time.monotonic() + 240
+    while requests.get(f"{control}/hangs", timeout=10).json()["held"] == 0:
+        assert time.monotonic() < deadline, "the push never reached Lemlist"
+        time.sleep(0.2)
+    terminated = time.monotonic()
+    os.killpg(pushing.pid, signal.SIGINT)
+    pushing.wait(timeout=60)
+    stopped_after = time.monotonic() - terminated
+    requests.post(f"{control}/hangs/release", timeout=10)
+    assert stopped_after < 30, f"the step ran on for {stopped_after:.0f} s after termination"
+    with world.store() as store:
+        ledger = PushLedger(store)
+        held = ledger.pending_pushes()
+        assert held, "the push had claimed the lead it was sending"
+        assert {p.email for p in ledger.due_pushes(datetime.now(UTC))} == {p.email for p in held}
