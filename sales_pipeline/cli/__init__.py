@@ -11,6 +11,7 @@ from pathlib import Path
 
 import yaml
 
+from sales_pipeline.cli.webhooks import add_webhooks_parser, run_webhooks
 from sales_pipeline.sandbox import Credentials, SandboxConfig, SandboxOptions, run_sandbox, serve
 
 
@@ -168,8 +169,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="check every configured API, the store and the rate limiter",
         description="One line per check; non-zero exit on any failure; never prints a secret.",
     )
+    add_webhooks_parser(subparsers)
     args = parser.parse_args(argv)
-    commands = {"sandbox": _run_sandbox, "demo": _run_demo, "dev": _run_dev, "doctor": _run_doctor}
+    commands = {
+        "sandbox": _run_sandbox,
+        "demo": _run_demo,
+        "dev": _run_dev,
+        "doctor": _run_doctor,
+        "webhooks": run_webhooks,
+    }
     return commands[args.command](args)
 
 

@@ -132,6 +132,8 @@ class _Endpoints:
     get_lead = Operation("get_lead", "GET", "/leads/{email}")
     list_unsubscribes = Operation("list_unsubscribes", "GET", "/unsubscribes")
     list_activities = Operation("list_activities", "GET", "/activities")
+    list_hooks = Operation("list_hooks", "GET", "/hooks")
+    create_hook = Operation("create_hook", "POST", "/hooks", idempotency=None)
 
 
 _ADD = frozenset({_Endpoints.add_lead_to_campaign.name})
@@ -363,6 +365,22 @@ class LemlistClient(VendorClient):
                 campaign_id, "campaign_id", _CAMPAIGN_ID, "a cam_... id"
             )
         return self._iter_offset(self._endpoints.list_activities, params)
+
+    def list_hooks(self) -> list[Mapping[str, Any]]:
+        """Every webhook of the team (``_id``, ``targetUrl``, ...; Lemlist never returns
+        secrets)."""
+        data = self._transport.call(self._endpoints.list_hooks).data
+        return [hook for hook in data or [] if isinstance(hook, dict)]
+
+    def create_hook(self, target_url: str, secret: Secret) -> Mapping[str, Any]:
+        """Register a webhook for every event, which Lemlist sends with ``secret`` in its
+        payload; answers the new hook. Not idempotent: look for the URL in `list_hooks` first.
+        """
+        reply = self._transport.call(
+            self._endpoints.create_hook,
+            json_body={"targetUrl": target_url, "secret": secret.reveal()},
+        )
+        return reply.data if isinstance(reply.data, dict) else {}
 
     def check_health(self) -> HealthReport:
         """Probe ``GET /campaigns?version=v2&limit=1`` with our key."""
