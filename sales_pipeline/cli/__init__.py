@@ -44,6 +44,9 @@ def _add_sandbox_parser(subparsers: argparse._SubParsersAction[argparse.Argument
     parser.add_argument("--hubspot-client-secret", default=defaults.hubspot_client_secret)
     parser.add_argument("--explorium-key", default=defaults.explorium_key)
     parser.add_argument("--lemlist-key", default=defaults.lemlist_key)
+    parser.add_argument(
+        "--hubspot-webhook-url", help="where HubSpot posts contact events (default: nowhere)"
+    )
 
 
 def _run_sandbox(args: argparse.Namespace) -> int:
@@ -66,6 +69,7 @@ def _run_sandbox(args: argparse.Namespace) -> int:
                 lemlist_key=args.lemlist_key,
             ),
             options=SandboxOptions(explorium_credits=args.explorium_credits),
+            hubspot_webhook_url=args.hubspot_webhook_url,
         )
     )
     return 0

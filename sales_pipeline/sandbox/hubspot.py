@@ -51,8 +51,10 @@ from .hubspot_oauth import OAuthServer
 from .hubspot_properties import PropertyRegistry
 from .hubspot_records import ContactRecord, iso_from_seconds
 from .hubspot_search import parse_search
+from .hubspot_webhooks import HubSpotWebhooks
 from .limits import Budget, Decision, SlidingWindow
 from .vendor import Vendor, VendorContext
+from .webhooks import Delivery
 
 STANDARD, SEARCH, OAUTH = "standard", "search", "oauth"
 """How a route is rate limited: the burst window and daily budget, search's own window and the
@@ -185,7 +187,8 @@ class HubSpotApi(Vendor):
         self._build()
 
     def _build(self) -> None:
-        """Everything from the world and the options: contacts, properties, tokens, limits."""
+        """Everything from the world and the options: contacts, properties, tokens, limits,
+        and webhook subscriptions without a target."""
         context = self.context
         options = context.options
         self._burst_limit = options.hubspot_burst_limit
@@ -200,6 +203,8 @@ class HubSpotApi(Vendor):
         )
         self.registry = PropertyRegistry(world_properties, now)
         self.contacts = ContactStore(self.registry, context.clock, context.world.contacts)
+        self.webhooks = HubSpotWebhooks(context.clock, context.credentials.hubspot_client_secret)
+        self.contacts.on_write = self.webhooks.contact_written
         self.oauth = OAuthServer(context.credentials, context.clock, options.hubspot_token_ttl)
 
     # ================================================================ Vendor contract
@@ -277,6 +282,10 @@ class HubSpotApi(Vendor):
             "contacts": self.contacts.count(),
             "oauth": self.oauth.summary(),
         }
+
+    def webhook_deliveries(self) -> list[Delivery]:
+        """Contact events since the last call, as signed batches (see :mod:`.hubspot_webhooks`)."""
+        return self.webhooks.deliveries()
 
     def reset(self) -> None:
         """The world's contacts and the default properties again; tokens, windows, budget and

@@ -8,6 +8,7 @@ from typing import Any
 
 from .http import Response, Route
 from .limits import Clock, LimitSettings
+from .webhooks import Delivery
 from .world import World
 
 
@@ -69,6 +70,10 @@ class Vendor(ABC):
     def stats(self) -> dict[str, Any]:
         """Vendor-specific counters for ``/_sandbox/stats`` (credits, say)."""
         return {}
+
+    def webhook_deliveries(self) -> list[Delivery]:
+        """Webhooks that fell due since the last call (none unless the vendor sends any)."""
+        return []
 
     @abstractmethod
     def reset(self) -> None:
