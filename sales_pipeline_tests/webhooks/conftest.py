@@ -1,0 +1,127 @@
+"""Fixtures for the webhook tests: a store, the receiver on a free port, signed deliveries."""
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import sqlalchemy as sa
+
+from sales_pipeline.sandbox.hubspot_webhooks import sign_v3
+from sales_pipeline.store.pipeline_store import PipelineStore
+from sales_pipeline.store.tables import webhook_inbox
+from sales_pipeline.webhooks import ReceiverConfig, running_receiver
+
+NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+"""The receiver's clock in these tests."""
+NOW_MS = int(NOW.timestamp() * 1000)
+LEMLIST_SECRET = "lemlist-hook-secret-0123456789"
+HUBSPOT_SECRET = "hubspot-app-client-secret"
+MAX_BODY = 64 * 1024
+
+
+def unsubscribe_activity(
+    activity_id: str = "act_unsub1", email: str = "ana@acme.example"
+) -> dict[str, Any]:
+    """A Lemlist ``emailsUnsubscribed`` activity record as its webhook posts it."""
+    return {
+        "_id": activity_id,
+        "type": "emailsUnsubscribed",
+        "createdAt": "2026-11-20T09:29:58.000Z",
+        "leadEmail": email,
+        "leadId": "lea_1",
+        "campaignId": "cam_1",
+        "secret": LEMLIST_SECRET,
+    }
+
+
+def contact_event(event_id: int, object_id: int = 1001, attempt: int = 0) -> dict[str, Any]:
+    """One HubSpot ``contact.propertyChange`` event."""
+    return {
+        "eventId": event_id,
+        "subscriptionId": 3102,
+        "portalId": 62515,
+        "appId": 1000001,
+        "occurredAt": NOW_MS - 2000,
+        "subscriptionType": "contact.propertyChange",
+        "attemptNumber": attempt,
+        "objectId": object_id,
+        "propertyName": "jobtitle",
+        "propertyValue": "CTO",
+        "changeSource": "API",
+    }
+
+
+@dataclass
+class Receiver:
+    """The receiver under test, its store and helpers to deliver to it."""
+
+    url: str
+    store: PipelineStore
+
+    def post(self, vendor: str, body: bytes, headers: Mapping[str, str]) -> requests.Response:
+        """POST raw ``body`` to ``/webhooks/<vendor>``."""
+        return requests.post(
+            f"{self.url}/webhooks/{vendor}", data=body, headers=dict(headers), timeout=30
+        )
+
+    def lemlist(self, payload: Any) -> requests.Response:
+        """Deliver ``payload`` as Lemlist does (JSON)."""
+        return self.post(
+            "lemlist", json.dumps(payload).encode(), {"Content-Type": "application/json"}
+        )
+
+    def hubspot(
+        self,
+        events: Sequence[Mapping[str, Any]],
+        *,
+        timestamp_ms: int = NOW_MS,
+        secret: str = HUBSPOT_SECRET,
+    ) -> requests.Response:
+        """Deliver ``events`` as HubSpot does: a JSON array, v3-signed at ``timestamp_ms``."""
+        body = json.dumps(list(events)).encode()
+        timestamp = str(timestamp_ms)
+        url = f"{self.url}/webhooks/hubspot"
+        return self.post(
+            "hubspot",
+            body,
+            {
+                "Content-Type": "application/json",
+                "X-HubSpot-Request-Timestamp": timestamp,
+                "X-HubSpot-Signature-v3": sign_v3(secret, url, body, timestamp),
+            },
+        )
+
+    def stored(self) -> list[tuple[str, str]]:
+        """(vendor, event id) of every inbox row, in arrival order."""
+        with self.store.engine.begin() as conn:
+            rows = conn.execute(
+                sa.select(webhook_inbox.c.vendor, webhook_inbox.c.event_id).order_by(
+                    webhook_inbox.c.id
+                )
+            )
+            return [(row.vendor, row.event_id) for row in rows]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[PipelineStore]:
+    """A fresh SQLite store."""
+    with PipelineStore(f"sqlite:///{tmp_path / 'store.sqlite'}") as opened:
+        yield opened
+
+
+@pytest.fixture
+def receiver(store: PipelineStore) -> Iterator[Receiver]:
+    """The receiver on a free port, its clock at :data:`NOW`, a 64 KiB body cap."""
+    config = ReceiverConfig(
+        lemlist_secret=LEMLIST_SECRET,
+        hubspot_client_secret=HUBSPOT_SECRET,
+        max_body_bytes=MAX_BODY,
+        clock=lambda: NOW,
+    )
+    with running_receiver(config, store) as url:
+        yield Receiver(url, store)
