@@ -41,13 +41,13 @@ def serve(config: ReceiverConfig, store: PipelineStore, host: str, port: int) ->
 
 @contextmanager
 def running_receiver(
-    config: ReceiverConfig, store: PipelineStore, host: str = "127.0.0.1"
+    config: ReceiverConfig, store: PipelineStore, host: str = "127.0.0.1", port: int = 0
 ) -> Iterator[str]:
-    """Serve on a free port on a background thread for the ``with`` block; yields the base
-    URL (``http://host:port``)."""
+    """Serve on a background thread for the ``with`` block, on ``port`` (0: a free one);
+    yields the base URL (``http://host:port``)."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind((host, 0))
+    listener.bind((host, port))
     port = listener.getsockname()[1]
     server = _server(config, store, host, port)
     thread = threading.Thread(
