@@ -1,7 +1,9 @@
 """Fixtures for the webhook tests: a store, the receiver on a free port, signed deliveries."""
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+import socket
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,6 +13,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
+from sales_pipeline.sandbox import SandboxConfig, SandboxHandle, run_sandbox
 from sales_pipeline.sandbox.hubspot_webhooks import sign_v3
 from sales_pipeline.store.pipeline_store import PipelineStore
 from sales_pipeline.store.tables import webhook_inbox
@@ -125,3 +128,87 @@ def receiver(store: PipelineStore) -> Iterator[Receiver]:
     )
     with running_receiver(config, store) as url:
         yield Receiver(url, store)
+
+
+DEADLINE_SECONDS = 60.0
+"""How long a test waits for deliveries before it gives up (a guard, not a measurement)."""
+
+
+def wait_for(condition: Callable[[], bool], what: str) -> None:
+    """Poll ``condition`` until it holds; fail after :data:`DEADLINE_SECONDS`."""
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def free_port() -> int:
+    """A port nothing listens on (the OS's pick for port 0, released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Vendors:
+    """The sandbox's APIs and control plane, as a test drives them."""
+
+    def __init__(self, handle: SandboxHandle) -> None:
+        self.handle = handle
+        creds = handle.credentials
+        self.hubspot_headers = {"Authorization": f"Bearer {creds.hubspot_token}"}
+        self.lemlist_auth = ("", creds.lemlist_key)
+
+    def control(self, method: str, action: str, payload: dict[str, Any] | None = None) -> Any:
+        answer = requests.request(
+            method, f"{self.handle.control_url}/{action}", json=payload, timeout=30
+        )
+        answer.raise_for_status()
+        return answer.json()
+
+    def webhook_stats(self, vendor: str) -> dict[str, int]:
+        return dict(self.control("GET", "stats")[vendor]["webhooks"])
+
+    def advance_clock(self, seconds: float) -> None:
+        self.control("POST", "clock", {"advance_seconds": seconds})
+
+    def create_contacts(self, count: int, prefix: str = "new") -> None:
+        for start in range(0, count, 100):
+            inputs = [
+                {"properties": {"email": f"{prefix}{n}@webhooks.example.com"}}
+                for n in range(start, min(count, start + 100))
+            ]
+            requests.post(
+                f"{self.handle.hubspot_url}/crm/v3/objects/contacts/batch/create",
+                json={"inputs": inputs},
+                headers=self.hubspot_headers,
+                timeout=30,
+            ).raise_for_status()
+
+    def update_contact(self, contact_id: str, properties: dict[str, str]) -> None:
+        requests.patch(
+            f"{self.handle.hubspot_url}/crm/v3/objects/contacts/{contact_id}",
+            json={"properties": properties},
+            headers=self.hubspot_headers,
+            timeout=30,
+        ).raise_for_status()
+
+    def add_leads(self, emails: list[str]) -> None:
+        campaigns = requests.get(
+            f"{self.handle.lemlist_url}/campaigns?version=v2", auth=self.lemlist_auth, timeout=30
+        ).json()["campaigns"]
+        running = next(c["_id"] for c in campaigns if c["status"] == "running")
+        for email in emails:
+            requests.post(
+                f"{self.handle.lemlist_url}/campaigns/{running}/leads/",
+                json={"email": email},
+                auth=self.lemlist_auth,
+                timeout=30,
+            ).raise_for_status()
+
+
+@pytest.fixture
+def vendors() -> Iterator[Vendors]:
+    """A small sandbox without rate limits (the tests send bursts)."""
+    with run_sandbox(SandboxConfig(contacts=200, limits_enabled=False)) as handle:
+        yield Vendors(handle)

@@ -1,108 +1,26 @@
 """The sandbox delivers webhooks as the vendors do, and the receiver stores each event once."""
 
-import socket
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
-import requests
 
 from sales_pipeline.cli.webhooks import register_lemlist_hook
 from sales_pipeline.clients import LemlistClient, Secret
-from sales_pipeline.sandbox import SandboxConfig, SandboxHandle, run_sandbox
 from sales_pipeline.sandbox.limits import Clock
 from sales_pipeline.sandbox.webhooks import HUBSPOT_RETRY_DELAYS, Delivery, WebhookDispatcher
 from sales_pipeline.settings import Settings
 from sales_pipeline.store.inbox import WebhookInbox, WebhookVendor
 from sales_pipeline.store.pipeline_store import PipelineStore
 from sales_pipeline.webhooks import ReceiverConfig, running_receiver
-from sales_pipeline_tests.webhooks.conftest import LEMLIST_SECRET, Receiver
-
-DEADLINE_SECONDS = 60.0
-"""How long a test waits for deliveries before it gives up (a guard, not a measurement)."""
-
-
-def wait_for(condition: Callable[[], bool], what: str) -> None:
-    """Poll ``condition`` until it holds; fail after :data:`DEADLINE_SECONDS`."""
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
-def free_port() -> int:
-    """A port nothing listens on (the OS's pick for port 0, released)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class Vendors:
-    """The sandbox's APIs and control plane, as a test drives them."""
-
-    def __init__(self, handle: SandboxHandle) -> None:
-        self.handle = handle
-        creds = handle.credentials
-        self.hubspot_headers = {"Authorization": f"Bearer {creds.hubspot_token}"}
-        self.lemlist_auth = ("", creds.lemlist_key)
-
-    def control(self, method: str, action: str, payload: dict[str, Any] | None = None) -> Any:
-        answer = requests.request(
-            method, f"{self.handle.control_url}/{action}", json=payload, timeout=30
-        )
-        answer.raise_for_status()
-        return answer.json()
-
-    def webhook_stats(self, vendor: str) -> dict[str, int]:
-        return dict(self.control("GET", "stats")[vendor]["webhooks"])
-
-    def advance_clock(self, seconds: float) -> None:
-        self.control("POST", "clock", {"advance_seconds": seconds})
-
-    def create_contacts(self, count: int, prefix: str = "new") -> None:
-        for start in range(0, count, 100):
-            inputs = [
-                {"properties": {"email": f"{prefix}{n}@webhooks.example.com"}}
-                for n in range(start, min(count, start + 100))
-            ]
-            requests.post(
-                f"{self.handle.hubspot_url}/crm/v3/objects/contacts/batch/create",
-                json={"inputs": inputs},
-                headers=self.hubspot_headers,
-                timeout=30,
-            ).raise_for_status()
-
-    def update_contact(self, contact_id: str, properties: dict[str, str]) -> None:
-        requests.patch(
-            f"{self.handle.hubspot_url}/crm/v3/objects/contacts/{contact_id}",
-            json={"properties": properties},
-            headers=self.hubspot_headers,
-            timeout=30,
-        ).raise_for_status()
-
-    def add_leads(self, emails: list[str]) -> None:
-        campaigns = requests.get(
-            f"{self.handle.lemlist_url}/campaigns?version=v2", auth=self.lemlist_auth, timeout=30
-        ).json()["campaigns"]
-        running = next(c["_id"] for c in campaigns if c["status"] == "running")
-        for email in emails:
-            requests.post(
-                f"{self.handle.lemlist_url}/campaigns/{running}/leads/",
-                json={"email": email},
-                auth=self.lemlist_auth,
-                timeout=30,
-            ).raise_for_status()
-
-
-@pytest.fixture
-def vendors() -> Iterator[Vendors]:
-    """A small sandbox without rate limits (the tests send bursts)."""
-    with run_sandbox(SandboxConfig(contacts=200, limits_enabled=False)) as handle:
-        yield Vendors(handle)
+from sales_pipeline_tests.webhooks.conftest import (
+    LEMLIST_SECRET,
+    Receiver,
+    Vendors,
+    free_port,
+    wait_for,
+)
 
 
 @pytest.fixture
