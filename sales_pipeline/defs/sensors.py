@@ -189,8 +189,11 @@ def lemlist_activity_sensor(
 
 # Webhook inbox ----------------------------------------------------------------------------------
 
-WEBHOOK_TICK_SECONDS = 5
-"""How often the inbox sensor looks: an idle tick costs two indexed queries on the store."""
+WEBHOOK_TICK_SECONDS = 1
+"""The inbox sensor's minimum interval. Dagster's daemon visits its sensors about every 5 s
+(``MIN_INTERVAL_LOOP_TIME``); an interval shorter than that asks for a tick at every visit (an
+interval of exactly 5 s would skip every other visit, whose start jitters). An idle tick costs
+two indexed queries on the store."""
 
 INBOX_PAGE = 1000
 """Inbox events of each vendor handled per tick at most; the rest wait for the next tick."""
@@ -215,20 +218,22 @@ def hubspot_event_day(entry: InboxEntry) -> str:
 @described(
     sensor,
     SensorDefinition,
-    jobs=[pipeline_job, engagement_job],
+    job=pipeline_job,
     minimum_interval_seconds=WEBHOOK_TICK_SECONDS,
     default_status=DefaultSensorStatus.STOPPED,
 )
 def webhook_inbox_sensor(
     context: SensorEvaluationContext, store: PipelineStoreResource
 ) -> SensorResult:
-    """Acts on the webhooks the receiver stored, every few seconds.
+    """Acts on the webhooks the receiver stored, at every visit of the daemon (about 5 s).
 
     Lemlist events are activity records: the replies, bounces and unsubscribes among them are
     added to the store's suppression list during the tick, so no push after it reaches those
-    leads (the push checks the list right before each lead), and the engagement is queued for
-    an engagement_writeback run. HubSpot contact creations and property changes request a
-    lead_pipeline run of the day each one moved its contact into, once they are older than
+    leads (the push checks the list right before each lead), and their engagement is queued
+    for HubSpot (lemlist_activity_sensor requests the engagement_writeback run while the queue
+    holds any: a lead status may wait minutes, a suppression may not, and launching runs would
+    slow the tick down). HubSpot contact creations and property changes request a lead_pipeline
+    run of the day each one moved its contact into, once they are older than
     SALES_PIPELINE_HUBSPOT_SEARCH_LAG_SECONDS (HubSpot's search must see them first).
 
     Handled events are marked processed in the inbox after their effects are written; a tick
@@ -250,24 +255,17 @@ def webhook_inbox_sensor(
     for entry in hubspot:
         by_day.setdefault(hubspot_event_day(entry), []).append(entry)
     run_requests = [
-        RunRequest(
-            job_name=pipeline_job.name,
-            partition_key=day,
-            run_key=f"hubspot-webhook:{day}:{_digest(entries)}",
-        )
+        RunRequest(partition_key=day, run_key=f"hubspot-webhook:{day}:{_digest(entries)}")
         for day, entries in sorted(by_day.items())
         if daily_partitions.has_partition_key(day)
     ]
-    if queued:
-        run_requests.append(
-            RunRequest(job_name=engagement_job.name, run_key=f"lemlist-webhook:{_digest(lemlist)}")
-        )
     inbox.mark_processed([entry.id for entry in hubspot])
     summary = (
         f"{len(lemlist)} Lemlist events ({suppressed} suppressed, {queued} engagements queued), "
         f"{len(hubspot)} HubSpot events over {len(by_day)} days"
     )
+    if lemlist or hubspot:
+        context.log.info(summary)
     if not run_requests:
-        return SensorResult(skip_reason=f"nothing to run ({summary})")
-    context.log.info(summary)
+        return SensorResult(skip_reason=f"no day to run ({summary})")
     return SensorResult(run_requests=run_requests)
