@@ -159,12 +159,14 @@ class Vendors:
         self.hubspot_headers = {"Authorization": f"Bearer {creds.hubspot_token}"}
         self.lemlist_auth = ("", creds.lemlist_key)
 
-    def control(self, method: str, action: str, payload: dict[str, Any] | None = None) -> Any:
-        answer = requests.request(
-            method, f"{self.handle.control_url}/{action}", json=payload, timeout=30
-        )
+    @staticmethod
+    def _call(method: str, url: str, **options: Any) -> requests.Response:
+        answer = requests.request(method, url, timeout=30, **options)
         answer.raise_for_status()
-        return answer.json()
+        return answer
+
+    def control(self, method: str, action: str, payload: dict[str, Any] | None = None) -> Any:
+        return self._call(method, f"{self.handle.control_url}/{action}", json=payload).json()
 
     def webhook_stats(self, vendor: str) -> dict[str, int]:
         return dict(self.control("GET", "stats")[vendor]["webhooks"])
@@ -173,38 +175,25 @@ class Vendors:
         self.control("POST", "clock", {"advance_seconds": seconds})
 
     def create_contacts(self, count: int, prefix: str = "new") -> None:
+        url = f"{self.handle.hubspot_url}/crm/v3/objects/contacts/batch/create"
         for start in range(0, count, 100):
-            inputs = [
-                {"properties": {"email": f"{prefix}{n}@webhooks.example.com"}}
-                for n in range(start, min(count, start + 100))
+            emails = [
+                f"{prefix}{n}@webhooks.example.com" for n in range(start, min(count, start + 100))
             ]
-            requests.post(
-                f"{self.handle.hubspot_url}/crm/v3/objects/contacts/batch/create",
-                json={"inputs": inputs},
-                headers=self.hubspot_headers,
-                timeout=30,
-            ).raise_for_status()
+            inputs = [{"properties": {"email": email}} for email in emails]
+            self._call("POST", url, json={"inputs": inputs}, headers=self.hubspot_headers)
 
     def update_contact(self, contact_id: str, properties: dict[str, str]) -> None:
-        requests.patch(
-            f"{self.handle.hubspot_url}/crm/v3/objects/contacts/{contact_id}",
-            json={"properties": properties},
-            headers=self.hubspot_headers,
-            timeout=30,
-        ).raise_for_status()
+        url = f"{self.handle.hubspot_url}/crm/v3/objects/contacts/{contact_id}"
+        self._call("PATCH", url, json={"properties": properties}, headers=self.hubspot_headers)
 
     def add_leads(self, emails: list[str]) -> None:
-        campaigns = requests.get(
-            f"{self.handle.lemlist_url}/campaigns?version=v2", auth=self.lemlist_auth, timeout=30
-        ).json()["campaigns"]
-        running = next(c["_id"] for c in campaigns if c["status"] == "running")
+        base = self.handle.lemlist_url
+        campaigns = self._call("GET", f"{base}/campaigns?version=v2", auth=self.lemlist_auth)
+        running = next(c["_id"] for c in campaigns.json()["campaigns"] if c["status"] == "running")
         for email in emails:
-            requests.post(
-                f"{self.handle.lemlist_url}/campaigns/{running}/leads/",
-                json={"email": email},
-                auth=self.lemlist_auth,
-                timeout=30,
-            ).raise_for_status()
+            url = f"{base}/campaigns/{running}/leads/"
+            self._call("POST", url, json={"email": email}, auth=self.lemlist_auth)
 
 
 @pytest.fixture
