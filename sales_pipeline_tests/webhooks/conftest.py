@@ -160,13 +160,14 @@ class Vendors:
         self.lemlist_auth = ("", creds.lemlist_key)
 
     @staticmethod
-    def _call(method: str, url: str, **options: Any) -> requests.Response:
+    def call(method: str, url: str, **options: Any) -> requests.Response:
+        """Any request to the sandbox; raises on an error status."""
         answer = requests.request(method, url, timeout=30, **options)
         answer.raise_for_status()
         return answer
 
     def control(self, method: str, action: str, payload: dict[str, Any] | None = None) -> Any:
-        return self._call(method, f"{self.handle.control_url}/{action}", json=payload).json()
+        return self.call(method, f"{self.handle.control_url}/{action}", json=payload).json()
 
     def webhook_stats(self, vendor: str) -> dict[str, int]:
         return dict(self.control("GET", "stats")[vendor]["webhooks"])
@@ -181,19 +182,19 @@ class Vendors:
                 f"{prefix}{n}@webhooks.example.com" for n in range(start, min(count, start + 100))
             ]
             inputs = [{"properties": {"email": email}} for email in emails]
-            self._call("POST", url, json={"inputs": inputs}, headers=self.hubspot_headers)
+            self.call("POST", url, json={"inputs": inputs}, headers=self.hubspot_headers)
 
     def update_contact(self, contact_id: str, properties: dict[str, str]) -> None:
         url = f"{self.handle.hubspot_url}/crm/v3/objects/contacts/{contact_id}"
-        self._call("PATCH", url, json={"properties": properties}, headers=self.hubspot_headers)
+        self.call("PATCH", url, json={"properties": properties}, headers=self.hubspot_headers)
 
     def add_leads(self, emails: list[str]) -> None:
         base = self.handle.lemlist_url
-        campaigns = self._call("GET", f"{base}/campaigns?version=v2", auth=self.lemlist_auth)
+        campaigns = self.call("GET", f"{base}/campaigns?version=v2", auth=self.lemlist_auth)
         running = next(c["_id"] for c in campaigns.json()["campaigns"] if c["status"] == "running")
         for email in emails:
             url = f"{base}/campaigns/{running}/leads/"
-            self._call("POST", url, json={"email": email}, auth=self.lemlist_auth)
+            self.call("POST", url, json={"email": email}, auth=self.lemlist_auth)
 
 
 @pytest.fixture

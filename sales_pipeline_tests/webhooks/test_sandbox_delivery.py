@@ -66,6 +66,33 @@ def test_lemlist_hooks_fire_as_activities_unfold_and_each_is_stored_once(
     assert stats["delivered"] == stats["queued"] == len(happened)
 
 
+def test_a_lemlist_hook_for_one_type_receives_only_that_type(
+    vendors: Vendors, intake: Receiver
+) -> None:
+    vendors.call(
+        "POST",
+        f"{vendors.handle.lemlist_url}/hooks",
+        json={
+            "targetUrl": f"{intake.url}/webhooks/lemlist",
+            "type": "emailsOpened",
+            "secret": LEMLIST_SECRET,
+        },
+        auth=vendors.lemlist_auth,
+    )
+    vendors.add_leads([f"lead{n}@opens{n}.example.com" for n in range(12)])
+    vendors.advance_clock(5 * 86_400)
+    with LemlistClient(
+        vendors.handle.lemlist_url, api_key=Secret(vendors.handle.credentials.lemlist_key)
+    ) as client:
+        since = datetime.now(UTC) - timedelta(days=1)
+        opens = {str(a["_id"]) for a in client.iter_activities(since=since, type="emailsOpened")}
+    assert opens
+    wait_for(lambda: vendors.webhook_stats("lemlist")["queued"] >= len(opens), "the opens")
+    wait_for(lambda: len(intake.stored()) >= len(opens), "the opens stored")
+    assert {event_id for _, event_id in intake.stored()} == opens
+    assert vendors.webhook_stats("lemlist")["queued"] == len(opens)
+
+
 def test_hubspot_posts_signed_batches_of_contact_creations_and_changes(
     vendors: Vendors, intake: Receiver
 ) -> None:
