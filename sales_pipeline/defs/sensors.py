@@ -192,8 +192,8 @@ def lemlist_activity_sensor(
 WEBHOOK_TICK_SECONDS = 1
 """The inbox sensor's minimum interval. Dagster's daemon visits its sensors about every 5 s
 (``MIN_INTERVAL_LOOP_TIME``); an interval shorter than that asks for a tick at every visit (an
-interval of exactly 5 s would skip every other visit, whose start jitters). An idle tick costs
-two indexed queries on the store."""
+interval of exactly 5 s would skip every other visit, whose start jitters). An idle tick reads
+the inbox twice, by an indexed column."""
 
 INBOX_PAGE = 1000
 """Inbox events of each vendor handled per tick at most; the rest wait for the next tick."""
