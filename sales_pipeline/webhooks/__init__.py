@@ -6,8 +6,8 @@ only checks and stores: each accepted delivery is committed to the store's webho
 acts on it. It imports no Dagster.
 
 Built on Starlette served by uvicorn rather than on the standard library's ``http.server``:
-both are well-kept, already installed (Dagster's webserver runs on them, so they are in
-``uv.lock`` at versions Dagster tests), and give what a public endpoint needs and
+both are well-kept and come with ``dagster-webserver``, which runs on them (the project declares
+them and locks the versions Dagster tests), and give what a public endpoint needs and
 ``http.server`` lacks: a streamed request body (to stop reading at the size cap), HTTP/1.1
 keep-alive with an event loop that serves many slow clients at once, graceful shutdown on
 SIGTERM, and an ASGI app that tests drive over real HTTP. FastAPI would add request models and
