@@ -15,7 +15,11 @@ from sales_pipeline.defs.io_manager import StoreFrameIOManager
 from sales_pipeline.defs.jobs import engagement_job, pipeline_job
 from sales_pipeline.defs.resources import PipelineResources, resources_from_settings
 from sales_pipeline.defs.schedules import schedule_from_settings
-from sales_pipeline.defs.sensors import hubspot_changes_sensor, lemlist_activity_sensor
+from sales_pipeline.defs.sensors import (
+    hubspot_changes_sensor,
+    lemlist_activity_sensor,
+    webhook_inbox_sensor,
+)
 from sales_pipeline.settings import Settings, load_settings
 
 __all__ = ["build_definitions", "defs", "pipeline_job"]
@@ -46,6 +50,7 @@ def build_definitions(
         jobs=[pipeline_job, engagement_job, backlog_job],
         schedules=[schedule_from_settings(settings)],
         sensors=[
+            webhook_inbox_sensor,
             hubspot_changes_sensor,
             lemlist_activity_sensor,
             outstanding_work_sensor,

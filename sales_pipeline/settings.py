@@ -154,6 +154,23 @@ class Settings(BaseSettings):
     lemlist_api_key: SecretStr | None = Field(
         default=None, validation_alias=_env("LEMLIST_API_KEY")
     )
+    lemlist_webhook_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=_env("LEMLIST_WEBHOOK_SECRET"),
+        description="The secret Lemlist echoes in every webhook payload.",
+    )
+    webhook_public_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^?#\s]+$",
+        validation_alias=_env("SALES_PIPELINE_WEBHOOK_PUBLIC_URL"),
+        description="The receiver's public base URL (behind the TLS proxy); HubSpot signs it.",
+    )
+    webhook_max_body_bytes: int = Field(
+        default=1024 * 1024,
+        gt=0,
+        validation_alias=_env("SALES_PIPELINE_WEBHOOK_MAX_BODY_BYTES"),
+        description="Largest webhook body the receiver reads; larger ones answer 413.",
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -29,12 +29,23 @@ ALLOWED: dict[str, set[str]] = {
         "defs",
         "definitions",
         "sandbox",
+        "webhooks",
     },
     "sandbox": set(),
+    "webhooks": {"domain", "settings", "store"},
 }
 """Layer -> the other layers of the project it may import."""
 
-NO_DAGSTER = ("domain", "clients", "settings", "store", "transforms", "flows", "sandbox")
+NO_DAGSTER = (
+    "domain",
+    "clients",
+    "settings",
+    "store",
+    "transforms",
+    "flows",
+    "sandbox",
+    "webhooks",
+)
 
 
 def _files(layer: str) -> list[Path]:

@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 
 from sales_pipeline.cli import backlog
+from sales_pipeline.cli.webhooks import add_webhooks_parser, run_webhooks
 from sales_pipeline.sandbox import Credentials, SandboxConfig, SandboxOptions, run_sandbox, serve
 
 
@@ -44,6 +45,9 @@ def _add_sandbox_parser(subparsers: argparse._SubParsersAction[argparse.Argument
     parser.add_argument("--hubspot-client-secret", default=defaults.hubspot_client_secret)
     parser.add_argument("--explorium-key", default=defaults.explorium_key)
     parser.add_argument("--lemlist-key", default=defaults.lemlist_key)
+    parser.add_argument(
+        "--hubspot-webhook-url", help="where HubSpot posts contact events (default: nowhere)"
+    )
 
 
 def _run_sandbox(args: argparse.Namespace) -> int:
@@ -66,6 +70,7 @@ def _run_sandbox(args: argparse.Namespace) -> int:
                 lemlist_key=args.lemlist_key,
             ),
             options=SandboxOptions(explorium_credits=args.explorium_credits),
+            hubspot_webhook_url=args.hubspot_webhook_url,
         )
     )
     return 0
@@ -176,6 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="One line per check; non-zero exit on any failure; never prints a secret.",
     )
     backlog.add_parser(subparsers)
+    add_webhooks_parser(subparsers)
     args = parser.parse_args(argv)
     commands = {
         "sandbox": _run_sandbox,
@@ -183,6 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "dev": _run_dev,
         "doctor": _run_doctor,
         "backlog": _run_backlog,
+        "webhooks": run_webhooks,
     }
     return commands[args.command](args)
 

@@ -1,5 +1,6 @@
-"""The sensors that react to the vendors: HubSpot changes request the changed days, Lemlist
-activity suppresses and queues engagement."""
+"""The sensors that react to the vendors: the webhook inbox first (every few seconds), and the
+polling sensors as the reconciliation path for whatever the receiver missed: HubSpot changes
+request the changed days, Lemlist activity suppresses and queues engagement."""
 
 import hashlib
 import json
@@ -25,6 +26,7 @@ from sales_pipeline.flows.engagement import activity_time, engagements_from_acti
 from sales_pipeline.flows.suppress import suppressions_from_activities, sync_unsubscribes
 from sales_pipeline.settings import load_settings
 from sales_pipeline.store.engagement import EngagementQueue
+from sales_pipeline.store.inbox import InboxEntry, WebhookInbox, WebhookVendor
 
 # HubSpot changes ------------------------------------------------------------------------------
 
@@ -53,7 +55,7 @@ def _start_of_today() -> datetime:
     sensor,
     SensorDefinition,
     job=pipeline_job,
-    minimum_interval_seconds=300,
+    minimum_interval_seconds=1800,
     default_status=DefaultSensorStatus.STOPPED,
 )
 def hubspot_changes_sensor(
@@ -146,7 +148,7 @@ class ActivityCursor:
     sensor,
     SensorDefinition,
     job=engagement_job,
-    minimum_interval_seconds=120,
+    minimum_interval_seconds=900,
     default_status=DefaultSensorStatus.STOPPED,
 )
 def lemlist_activity_sensor(
@@ -183,3 +185,87 @@ def lemlist_activity_sensor(
     return SensorResult(
         run_requests=[RunRequest(run_key=f"lemlist-engagement:{run_key}")], cursor=next_cursor
     )
+
+
+# Webhook inbox ----------------------------------------------------------------------------------
+
+WEBHOOK_TICK_SECONDS = 1
+"""The inbox sensor's minimum interval. Dagster's daemon visits its sensors about every 5 s
+(``MIN_INTERVAL_LOOP_TIME``); an interval shorter than that asks for a tick at every visit (an
+interval of exactly 5 s would skip every other visit, whose start jitters). An idle tick reads
+the inbox twice, by an indexed column."""
+
+INBOX_PAGE = 1000
+"""Inbox events of each vendor handled per tick at most; the rest wait for the next tick."""
+
+
+def _digest(entries: Iterable[InboxEntry]) -> str:
+    """A short stable name for a set of inbox rows (for run keys)."""
+    ids = ",".join(str(entry.id) for entry in sorted(entries, key=lambda e: e.id))
+    return hashlib.sha256(ids.encode()).hexdigest()[:16]
+
+
+def hubspot_event_day(entry: InboxEntry) -> str:
+    """The daily partition a HubSpot contact event moves the contact into: the UTC day it
+    occurred (a creation or a property change sets ``lastmodifieddate`` to that moment), or
+    the day it was received when ``occurredAt`` is missing."""
+    occurred = entry.event.payload.get("occurredAt")
+    if isinstance(occurred, int) and not isinstance(occurred, bool):
+        return datetime.fromtimestamp(occurred / 1000, UTC).date().isoformat()
+    return entry.received_at.astimezone(UTC).date().isoformat()
+
+
+@described(
+    sensor,
+    SensorDefinition,
+    job=pipeline_job,
+    minimum_interval_seconds=WEBHOOK_TICK_SECONDS,
+    default_status=DefaultSensorStatus.STOPPED,
+)
+def webhook_inbox_sensor(
+    context: SensorEvaluationContext, store: PipelineStoreResource
+) -> SensorResult:
+    """Acts on the webhooks the receiver stored, at every visit of the daemon (about 5 s).
+
+    Lemlist events are activity records: the replies, bounces and unsubscribes among them are
+    added to the store's suppression list during the tick, so no push after it reaches those
+    leads (the push checks the list right before each lead), and their engagement is queued
+    for HubSpot (lemlist_activity_sensor requests the engagement_writeback run while the queue
+    holds any: a lead status may wait minutes, a suppression may not, and launching runs would
+    slow the tick down). HubSpot contact creations and property changes request a lead_pipeline
+    run of the day each one moved its contact into, once they are older than
+    SALES_PIPELINE_HUBSPOT_SEARCH_LAG_SECONDS (HubSpot's search must see them first).
+
+    Handled events are marked processed in the inbox after their effects are written; a tick
+    that fails half way handles them again, which changes nothing (suppressions and the
+    engagement queue ignore what they hold; run keys name the inbox rows). The polling sensors
+    remain the reconciliation path for whatever was sent while the receiver was down.
+    """
+    pipeline_store = store.get_store()
+    inbox = WebhookInbox(pipeline_store)
+    lemlist = inbox.pending(WebhookVendor.LEMLIST, limit=INBOX_PAGE)
+    activities = [entry.event.payload for entry in lemlist]
+    suppressed = pipeline_store.add_suppressions(suppressions_from_activities(activities))
+    queued = EngagementQueue(pipeline_store).add(engagements_from_activities(activities))
+    inbox.mark_processed([entry.id for entry in lemlist])
+
+    settled = datetime.now(UTC) - timedelta(seconds=load_settings().hubspot_search_lag_seconds)
+    hubspot = inbox.pending(WebhookVendor.HUBSPOT, received_before=settled, limit=INBOX_PAGE)
+    by_day: dict[str, list[InboxEntry]] = {}
+    for entry in hubspot:
+        by_day.setdefault(hubspot_event_day(entry), []).append(entry)
+    run_requests = [
+        RunRequest(partition_key=day, run_key=f"hubspot-webhook:{day}:{_digest(entries)}")
+        for day, entries in sorted(by_day.items())
+        if daily_partitions.has_partition_key(day)
+    ]
+    inbox.mark_processed([entry.id for entry in hubspot])
+    summary = (
+        f"{len(lemlist)} Lemlist events ({suppressed} suppressed, {queued} engagements queued), "
+        f"{len(hubspot)} HubSpot events over {len(by_day)} days"
+    )
+    if lemlist or hubspot:
+        context.log.info(summary)
+    if not run_requests:
+        return SensorResult(skip_reason=f"no day to run ({summary})")
+    return SensorResult(run_requests=run_requests)

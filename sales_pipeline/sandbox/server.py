@@ -3,6 +3,10 @@
 Paths: ``/hubspot/...`` stands for https://api.hubapi.com, ``/explorium/v1/...`` for
 https://api.explorium.ai/v1, ``/lemlist/api/...`` for https://api.lemlist.com/api, and
 ``/_sandbox/...`` is the control plane (loopback clients only, no auth).
+
+While it serves, the sandbox also *sends* webhooks (:mod:`.core.webhooks`): Lemlist hooks fire
+as activities unfold, HubSpot posts signed batches of contact events to the target URL set with
+``hubspot_webhook_url`` (``--hubspot-webhook-url``) or ``PUT /_sandbox/webhooks``.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from .core.faults import Fault, FaultInjector, load_profile
 from .core.http import Request, Response, Router, json_response
 from .core.limits import LimitSettings
 from .core.vendor import Credentials, SandboxOptions, Vendor, VendorContext
+from .core.webhooks import Delivery, WebhookDispatcher
 from .core.world import build_world
 from .explorium import ExploriumApi
 from .hubspot import HubSpotApi
@@ -53,6 +58,8 @@ class SandboxConfig:
     limits_enabled: bool = True
     credentials: Credentials = field(default_factory=Credentials)
     options: SandboxOptions = field(default_factory=SandboxOptions)
+    hubspot_webhook_url: str | None = None
+    """Where HubSpot posts contact events (the app's target URL); none: no events."""
 
 
 class _VendorStats:
@@ -100,12 +107,19 @@ class Sandbox:
             now=config.now,
         )
         context = VendorContext(world, self.clock, self.limits, config.credentials, config.options)
+        self.hubspot = HubSpotApi(context)
         self.vendors: dict[str, Vendor] = {
             vendor.name: vendor
-            for vendor in (HubSpotApi(context), ExploriumApi(context), LemlistApi(context))
+            for vendor in (self.hubspot, ExploriumApi(context), LemlistApi(context))
         }
         self._routers = {name: Router(v.routes()) for name, v in self.vendors.items()}
         self._stats = {name: _VendorStats() for name in self.vendors}
+        self.webhooks = WebhookDispatcher(self.clock)
+        self.hubspot.webhooks.configure({"hubspot_target_url": config.hubspot_webhook_url})
+
+    def webhook_deliveries(self) -> list[Delivery]:
+        """What every vendor has to send now."""
+        return [d for vendor in self.vendors.values() for d in vendor.webhook_deliveries()]
 
     def route(self, request: Request) -> tuple[str, str, Response | None, Fault]:
         """Resolve ``request`` (path without the vendor prefix) for ``vendor`` and draw a fault.
@@ -147,15 +161,22 @@ class Sandbox:
     def stats(self) -> dict[str, Any]:
         """Per vendor: requests by endpoint and status, limit 429s, faults, vendor extras."""
         return {
-            name: {**self._stats[name].snapshot(), **vendor.stats()}
+            name: {
+                **self._stats[name].snapshot(),
+                **vendor.stats(),
+                "webhooks": self.webhooks.stats(name),
+            }
             for name, vendor in self.vendors.items()
         }
 
     def reset(self) -> None:
-        """Every vendor back to the initial world; stats, clock and faults restart, held
-        requests are let go and the deprecation notices added at run time are dropped."""
+        """Every vendor back to the initial world; stats, clock, faults and webhook deliveries
+        restart, held requests are let go and the deprecation notices added at run time are
+        dropped."""
         for vendor in self.vendors.values():
             vendor.reset()
+        self.webhooks.reset()
+        self.hubspot.webhooks.configure({"hubspot_target_url": self.config.hubspot_webhook_url})
         self._stats = {name: _VendorStats() for name in self.vendors}
         self.clock.reset()
         self.faults.set_profile(self.faults.profile)
@@ -203,8 +224,36 @@ class Sandbox:
             return {"released": self.faults.hangs.release()}
         if (method, action) == ("POST", "clock"):
             self.clock.advance(float(payload.get("advance_seconds", 0)))
+            self.webhooks.wake()
             return {"now": self.clock.now()}
+        if action == "webhooks" and method in ("GET", "PUT"):
+            return self._webhook_settings(payload if method == "PUT" else {})
         raise KeyError(action)
+
+    def _webhook_settings(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Apply ``retry_scale`` (> 0), ``max_pending`` (>= 1) and HubSpot's target URL,
+        subscribed properties and batch size; return what is in force."""
+        unknown = set(payload) - {
+            "retry_scale",
+            "max_pending",
+            "hubspot_target_url",
+            "hubspot_properties",
+            "hubspot_batch_size",
+        }
+        if unknown:
+            raise ValueError(f"unknown webhook settings: {sorted(unknown)}")
+        if "retry_scale" in payload:
+            scale = float(payload["retry_scale"])
+            if scale <= 0:
+                raise ValueError("retry_scale must be positive")
+            self.webhooks.retry_scale = scale
+        if "max_pending" in payload:
+            size = int(payload["max_pending"])
+            if size < 1:
+                raise ValueError("max_pending must be at least 1")
+            self.webhooks.max_pending = size
+        hubspot = {key: value for key, value in payload.items() if key.startswith("hubspot_")}
+        return {**self.webhooks.settings(), **self.hubspot.webhooks.configure(hubspot)}
 
     def _deprecations(self, method: str, payload: dict[str, Any]) -> dict[str, Any]:
         """List (``GET``), add (``POST`` one notice) or clear (``DELETE``) deprecation notices."""
@@ -385,15 +434,19 @@ class SandboxHandle:
 
 @contextmanager
 def run_sandbox(config: SandboxConfig | None = None) -> Iterator[SandboxHandle]:
-    """Serve a sandbox on a background thread for the ``with`` block (port 0: any free port)."""
+    """Serve a sandbox on a background thread for the ``with`` block (port 0: any free port),
+    sending its webhooks from threads of their own."""
     config = config or SandboxConfig()
-    server = _Server((config.host, config.port), Sandbox(config))
+    sandbox = Sandbox(config)
+    server = _Server((config.host, config.port), sandbox)
     thread = threading.Thread(target=server.serve_forever, name="sandbox", daemon=True)
     thread.start()
+    sandbox.webhooks.start(sandbox.webhook_deliveries)
     host, port = server.server_address[:2]
     try:
         yield SandboxHandle(f"http://{host!s}:{port}", server.sandbox)
     finally:
+        sandbox.webhooks.stop()
         server.sandbox.faults.hangs.release()
         server.shutdown()
         server.server_close()

@@ -154,6 +154,19 @@ run_failure = sa.Table(
     sa.Column("recorded_at", UTCDateTime, nullable=False),
 )
 
+webhook_inbox = sa.Table(
+    "webhook_inbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("vendor", sa.String(16), nullable=False),
+    sa.Column("event_id", sa.String(128), nullable=False),
+    sa.Column("event_type", sa.String(64), nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("received_at", UTCDateTime, nullable=False),
+    sa.Column("processed_at", UTCDateTime, index=True),
+    sa.UniqueConstraint("vendor", "event_id"),
+)
+
 UNPARTITIONED = ""
 """The ``partition_key`` under which an unpartitioned asset's frame is kept."""
 
@@ -215,6 +228,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "asset frames for the IO manager", _create_tables(asset_frame)),
     Migration(3, "Lemlist engagement queue", _create_tables(engagement_queue)),
     Migration(4, "failed runs, each with its redacted summary", _create_tables(run_failure)),
+    Migration(5, "webhook inbox", _create_tables(webhook_inbox)),
     Migration(
         6,
         "outstanding work: ledger leases and retry times, work items, contact fingerprints",

@@ -58,6 +58,7 @@ def test_the_code_location_carries_the_jobs_schedule_and_sensors() -> None:
         "hubspot_changes_sensor",
         "lemlist_activity_sensor",
         "run_failure_alert",
+        "webhook_inbox_sensor",
     }
     for schedule in repository.schedule_defs:
         assert schedule.description

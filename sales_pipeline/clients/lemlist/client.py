@@ -34,7 +34,12 @@ from sales_pipeline.clients.lemlist.endpoints import (
     LemlistEndpoints,
 )
 from sales_pipeline.clients.lemlist.leads import ACTIVITY_TYPE, CAMPAIGN_ID, lead_body
-from sales_pipeline.clients.lemlist.models import AddLeadOutcome, AddLeadResult, LemlistSettings
+from sales_pipeline.clients.lemlist.models import (
+    AddLeadOutcome,
+    AddLeadResult,
+    Hook,
+    LemlistSettings,
+)
 from sales_pipeline.clients.lemlist.rules import lemlist_quota_reader, lemlist_rules
 from sales_pipeline.clients.pagination import OffsetPaginator, Page, iter_pages
 from sales_pipeline.clients.ratelimit import RateLimit, RateLimiter
@@ -217,6 +222,21 @@ class LemlistClient(VendorClient):
             )
         return self._iter_offset(self._endpoints.list_activities, params)
 
+    def list_hooks(self) -> list[Hook]:
+        """Every webhook of the team."""
+        data = self._transport.call(self._endpoints.list_hooks).data
+        return [hook for row in data or [] if (hook := _hook(row)) is not None]
+
+    def create_hook(self, target_url: str, secret: Secret) -> Hook | None:
+        """Register a webhook for every event, which Lemlist sends with ``secret`` in its
+        payload; the new hook (None if the answer does not describe it). Not idempotent:
+        look for the URL in `list_hooks` first."""
+        reply = self._transport.call(
+            self._endpoints.create_hook,
+            json_body={"targetUrl": target_url, "secret": secret.reveal()},
+        )
+        return _hook(reply.data)
+
     def check_health(self) -> HealthReport:
         """Probe ``GET /campaigns?version=v2&limit=1`` with our key."""
         report, _ = self._probe(self._endpoints.list_campaigns, {"limit": 1})
@@ -263,3 +283,11 @@ def _page_items(data: Any) -> tuple[list[Mapping[str, Any]], bool | None]:
         if isinstance(current, int) and isinstance(total, int):
             has_more = current < total
     return [row for row in rows if isinstance(row, dict)], has_more
+
+
+def _hook(row: Any) -> Hook | None:
+    """A hook as Lemlist lists it (``_id``, ``targetUrl``), or None for anything else."""
+    if not isinstance(row, dict):
+        return None
+    hook_id, target = row.get("_id"), row.get("targetUrl")
+    return Hook(hook_id, target) if isinstance(hook_id, str) and isinstance(target, str) else None

@@ -39,6 +39,8 @@ class LemlistEndpoints:
     get_lead: Operation
     list_unsubscribes: Operation
     list_activities: Operation
+    list_hooks: Operation
+    create_hook: Operation
 
     @classmethod
     def for_version(cls, version: str) -> LemlistEndpoints:
@@ -79,5 +81,9 @@ class LemlistEndpoints:
                 "/activities",
                 fixed_params=versioned,
                 max_response_bytes=PAGE_CAP,
+            ),
+            list_hooks=Operation("list_hooks", "GET", "/hooks", max_response_bytes=PAGE_CAP),
+            create_hook=Operation(
+                "create_hook", "POST", "/hooks", idempotency=None, max_response_bytes=LEAD_CAP
             ),
         )

@@ -56,3 +56,12 @@ class AddLeadResult:
     outcome: AddLeadOutcome
     lead_id: str | None = None
     reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Hook:
+    """A Lemlist webhook: its id and where it sends events (Lemlist never returns the
+    secret it sends along)."""
+
+    id: str
+    target_url: str

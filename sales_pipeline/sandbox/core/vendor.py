@@ -10,6 +10,7 @@ from .clock import Clock
 from .deprecations import Notice
 from .http import Response, Route
 from .limits import LimitSettings
+from .webhooks import Delivery
 from .world import World
 
 
@@ -73,6 +74,10 @@ class Vendor(ABC):
     def stats(self) -> dict[str, Any]:
         """Vendor-specific counters for ``/_sandbox/stats`` (credits, say)."""
         return {}
+
+    def webhook_deliveries(self) -> list[Delivery]:
+        """Webhooks that fell due since the last call (none unless the vendor sends any)."""
+        return []
 
     @abstractmethod
     def reset(self) -> None:

@@ -36,6 +36,7 @@ from urllib.parse import urlencode
 from sales_pipeline.sandbox.core.deprecations import Notice
 from sales_pipeline.sandbox.core.http import Handler, Request, Response, Route, json_response
 from sales_pipeline.sandbox.core.vendor import Vendor, VendorContext
+from sales_pipeline.sandbox.core.webhooks import Delivery
 
 from .batches import Batches
 from .contacts import ContactStore
@@ -62,6 +63,7 @@ from .properties import PropertyRegistry
 from .rate_limits import OAUTH, SEARCH, STANDARD, RateLimits, rate_limited
 from .records import ContactRecord
 from .search import parse_search
+from .webhooks import HubSpotWebhooks
 
 CONTACTS_READ = "crm.objects.contacts.read"
 CONTACTS_WRITE = "crm.objects.contacts.write"
@@ -117,7 +119,8 @@ class HubSpotApi(Vendor):
         self.batches = Batches(self, context.clock)
 
     def _build(self) -> None:
-        """Everything from the world and the options: contacts, properties, tokens, limits."""
+        """Everything from the world and the options: contacts, properties, tokens, limits,
+        and webhook subscriptions without a target."""
         context = self.context
         options = context.options
         self.limits = RateLimits(
@@ -129,6 +132,8 @@ class HubSpotApi(Vendor):
         )
         self.registry = PropertyRegistry(world_properties, now)
         self.contacts = ContactStore(self.registry, context.clock, context.world.contacts)
+        self.webhooks = HubSpotWebhooks(context.clock, context.credentials.hubspot_client_secret)
+        self.contacts.on_write = self.webhooks.contact_written
         self.oauth = OAuthServer(context.credentials, context.clock, options.hubspot_token_ttl)
 
     # ================================================================ Vendor contract
@@ -204,6 +209,10 @@ class HubSpotApi(Vendor):
             "contacts": self.contacts.count(),
             "oauth": self.oauth.summary(),
         }
+
+    def webhook_deliveries(self) -> list[Delivery]:
+        """Contact events since the last call, as signed batches (see :mod:`.webhooks`)."""
+        return self.webhooks.deliveries()
 
     def reset(self) -> None:
         """The world's contacts and the default properties again; tokens, windows, budget and

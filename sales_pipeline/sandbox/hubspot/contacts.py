@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from bisect import bisect_left
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from sales_pipeline.sandbox.core.clock import Clock
@@ -49,6 +49,8 @@ class ContactStore:
         self._lag = 0.0
         self._pending: dict[int, tuple[float, ContactRecord | None]] = {}
         self._cache: OrderedDict[str, tuple[int, list[int]]] = OrderedDict()
+        self.on_write: Callable[[ContactRecord, ContactRecord | None], None] | None = None
+        """Told of every write after the initial contacts (the webhooks listen here)."""
         for contact in contacts:
             properties = dict(contact.properties)
             created = properties.get("createdate") or iso_from_seconds(
@@ -201,6 +203,8 @@ class ContactStore:
             self._pending.setdefault(record.id, (self._clock.now(), previous))
         else:
             self._version += 1
+        if self.on_write is not None:
+            self.on_write(record, previous)
 
     # ----------------------------------------------------------------- search
     @property

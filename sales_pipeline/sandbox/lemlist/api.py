@@ -14,7 +14,8 @@ What a client meets here, as the real service does it (see shared/api-facts/leml
 Leads added to a running campaign get a deterministic timeline of activities (see
 :func:`.model.plan_timeline`) that becomes visible as the sandbox clock advances; an
 ``emailsUnsubscribed`` activity puts the address on the unsubscribe list at the same moment.
-Webhooks are stored and listed but never delivered.
+Registered webhooks receive each activity as it happens (the activity record, with the hook's
+``secret`` in the payload); Lemlist documents no retries, so a failed delivery is not retried.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import json
 import math
 from collections.abc import Callable
 from http import HTTPStatus
@@ -38,6 +40,7 @@ from sales_pipeline.sandbox.core.http import (
 )
 from sales_pipeline.sandbox.core.limits import Decision, SlidingWindow
 from sales_pipeline.sandbox.core.vendor import Vendor, VendorContext
+from sales_pipeline.sandbox.core.webhooks import Delivery, Renderer
 
 from .model import (
     HOOK_TYPES,
@@ -106,6 +109,16 @@ def _body_object(request: Request) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise LemlistError(400, BAD_BODY)
     return payload
+
+
+def _json_renderer(payload: JsonDict) -> Renderer:
+    """The same JSON body on every attempt."""
+    body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
+
+    def render(attempt: int, now: float) -> tuple[bytes, dict[str, str]]:
+        return body, {"Content-Type": "application/json"}
+
+    return render
 
 
 class LemlistApi(Vendor):
@@ -351,6 +364,13 @@ class LemlistApi(Vendor):
     def _delete_hook(self, request: Request, hook_id: str) -> Response:
         """Forget a webhook and answer it; 404 "Webhook not found"."""
         return json_response(200, self._store.delete_hook(hook_id))
+
+    def webhook_deliveries(self) -> list[Delivery]:
+        """One delivery per hook and activity that happened since the last call."""
+        return [
+            Delivery(self.name, target, _json_renderer(payload))
+            for target, payload in self._store.unfolded_hooks()
+        ]
 
     # -- control plane --------------------------------------------------------------------
 

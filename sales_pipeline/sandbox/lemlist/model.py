@@ -351,7 +351,7 @@ class Unsubscribe:
 
 @dataclass
 class Hook:
-    """A registered webhook (stored only: the sandbox delivers nothing)."""
+    """A registered webhook: it receives every activity its filters accept, as it happens."""
 
     id: str
     target_url: str
@@ -360,6 +360,23 @@ class Hook:
     is_first: bool
     secret: str | None
     created_at: float
+
+    def accepts(self, activity: Activity) -> bool:
+        """Whether ``activity`` is sent to this hook: its type, campaign and first-of-its-type
+        filters, when set, all match."""
+        return (
+            (self.type is None or self.type == activity.type)
+            and (self.campaign_id is None or self.campaign_id == activity.lead.campaign.id)
+            and (not self.is_first or activity.is_first)
+        )
+
+    def payload(self, activity: Activity) -> JsonDict:
+        """What the hook posts: the activity record, with the hook's ``secret`` when it has
+        one (Lemlist signs nothing; the receiver compares this field)."""
+        record = activity.record()
+        if self.secret is not None:
+            record["secret"] = self.secret
+        return record
 
     def record(self) -> JsonDict:
         """The webhook as ``/hooks`` answers it; the secret is never sent back."""

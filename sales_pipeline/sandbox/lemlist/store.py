@@ -120,6 +120,8 @@ class LemlistStore:
         self._first_at: dict[str, float] = {}
         self._hooks: dict[str, Hook] = {}
         self._hook_count = 0
+        self._unfolded_through: tuple[float, int] = (float("-inf"), 0)
+        """The (time, sequence) of the last activity offered to the webhooks."""
         self._added = 0
         self._removed = 0
         self._refused: Counter[str] = Counter()
@@ -526,6 +528,24 @@ class LemlistStore:
             )
             self._hooks[hook.id] = hook
             return hook.record()
+
+    def unfolded_hooks(self) -> list[tuple[str, JsonDict]]:
+        """(target URL, payload) for each hook and each activity that happened since the last
+        call, oldest first: Lemlist's webhooks fire as a lead's timeline unfolds. An activity
+        after the address went on the unsubscribe list never happens, so it fires nothing."""
+        with self._lock:
+            start = bisect.bisect_right(self._activities, self._unfolded_through, key=_activity_key)
+            end = bisect.bisect_right(self._activities, self._clock.now(), key=_activity_at)
+            if end <= start:
+                return []
+            self._unfolded_through = _activity_key(self._activities[end - 1])
+            return [
+                (hook.target_url, hook.payload(activity))
+                for activity in self._activities[start:end]
+                if not self._suppressed(activity)
+                for hook in self._hooks.values()
+                if hook.accepts(activity)
+            ]
 
     def delete_hook(self, hook_id: str) -> JsonDict:
         """Forget a webhook; 404 "Webhook not found"."""
