@@ -52,11 +52,13 @@ def test_the_code_location_carries_the_jobs_schedule_and_sensors() -> None:
     assert {job.name for job in repository.get_all_jobs()} >= {
         "lead_pipeline",
         "engagement_writeback",
+        "backlog_report",
     }
     assert [s.name for s in repository.schedule_defs] == ["lead_pipeline_daily"]
     assert {s.name for s in repository.sensor_defs} == {
         "hubspot_changes_sensor",
         "lemlist_activity_sensor",
+        "outstanding_work_sensor",
         "run_failure_alert",
         "webhook_inbox_sensor",
     }

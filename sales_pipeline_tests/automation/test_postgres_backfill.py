@@ -42,7 +42,7 @@ from sales_pipeline_tests.deployment import (
 )
 from sales_pipeline_tests.pipeline.conftest import PipelineWorld, make_world
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.timeout(900)]
 
 REPO = Path(__file__).resolve().parents[2]
 DAYS = recent_partitions(4)[:-1]

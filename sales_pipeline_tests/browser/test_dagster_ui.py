@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 import requests
 from playwright.sync_api import Locator, Page, expect
-from sales_pipeline.partitions import daily_partitions
 
+from sales_pipeline.defs.partitions import daily_partitions
 from sales_pipeline_tests.browser.conftest import DevServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]

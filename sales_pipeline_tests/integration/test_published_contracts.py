@@ -1,7 +1,8 @@
 """Every Lemlist and Explorium request our clients send fits the vendor's published OpenAPI
 document (shared/specs): the path is a documented operation, every query parameter is declared
 with a fitting value, and the JSON body validates against the operation's request schema.
-(HubSpot publishes no licensable spec; test_hubspot_sdk_oracle checks it with its SDK.)"""
+(HubSpot publishes no licensable spec; test_hubspot_sdk_oracle checks it with its SDK.) The
+documents are not part of the checkout: without ``../shared/specs`` these tests skip."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from functools import cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -18,22 +18,13 @@ import pytest
 import requests
 
 from sales_pipeline.clients import MatchStatus
+from sales_pipeline_tests.contracts.vendor_documents import OpenApiSpec, vendor_document
 from sales_pipeline_tests.integration.conftest import Clients, SandboxControl
-from sales_pipeline_tests.sandbox.openapi import OpenApiSpec
 
 
-def specs_dir() -> Path:
-    """shared/specs beside the first folder up from here that has it (main or a worktree)."""
-    for folder in Path(__file__).resolve().parents:
-        candidate = folder / "shared" / "specs"
-        if candidate.is_dir():
-            return candidate
-    raise FileNotFoundError("shared/specs")
-
-
-@cache
 def spec(name: str) -> OpenApiSpec:
-    return OpenApiSpec(specs_dir() / name)
+    """The vendor's document ``name``; the test skips where ``../shared/specs`` is absent."""
+    return vendor_document(name)
 
 
 @cache

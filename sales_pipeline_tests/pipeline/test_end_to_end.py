@@ -117,6 +117,8 @@ def _materialize(world: PipelineWorld, selection: str, partition: str) -> subpro
     )
 
 
+@pytest.mark.slow  # starts `dagster asset materialize` processes: minutes
+@pytest.mark.timeout(900)
 def test_plain_dagster_tooling_materializes_a_partition(world: PipelineWorld) -> None:
     partition = world.partitions[0]
     assert _materialize(world, "*", partition).wait(timeout=300) == 0
@@ -125,6 +127,8 @@ def test_plain_dagster_tooling_materializes_a_partition(world: PipelineWorld) ->
         assert store.load_frame("hubspot_enrichment_writeback", partition) is not None
 
 
+@pytest.mark.slow  # starts `dagster asset materialize` processes: minutes
+@pytest.mark.timeout(900)
 def test_a_run_killed_while_pushing_then_rerun_at_once_ends_like_an_uninterrupted_one(
     world: PipelineWorld, tmp_path: Path
 ) -> None:
@@ -199,6 +203,8 @@ def test_every_request_log_carries_the_dagster_run_id(
     assert run_ids <= known
 
 
+@pytest.mark.slow  # starts `dagster asset materialize` processes: minutes
+@pytest.mark.timeout(900)
 def test_terminating_a_push_while_lemlist_hangs_stops_at_once_and_frees_its_claims(
     world: PipelineWorld,
 ) -> None:
