@@ -2,8 +2,8 @@
 
 :class:`Settings` is a pydantic-settings model (the library validates types, reports every bad
 variable by name at once, and keeps secrets as :class:`~pydantic.SecretStr`, which never prints
-its value). :func:`load_settings` reads the process environment once per process; tests and the
-CLI build one from any mapping with :meth:`Settings.from_env`. Everything else receives the
+its value). :func:`load_settings` reads the process environment once (again only if it
+changes); tests and the CLI build one from any mapping with :meth:`Settings.from_env`. Everything else receives the
 object: resources, schedule, sensors, checks, partitions and ``doctor``.
 
 Secrets are read here only to tell whether they are set: the Dagster resources take them as
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -209,7 +209,12 @@ class Settings(BaseSettings):
         return f"sqlite:///{self.pipeline_home / 'ratelimit.sqlite'}"
 
 
-@cache
 def load_settings() -> Settings:
-    """The process's settings, read from its environment on first use."""
-    return Settings.from_env()
+    """The process's settings, read from its environment on first use and again only when the
+    environment changed (a test, or a process that sets a variable, sees its own change)."""
+    return _settings_for(tuple(sorted(os.environ.items())))
+
+
+@lru_cache(maxsize=8)
+def _settings_for(environ: tuple[tuple[str, str], ...]) -> Settings:
+    return Settings.from_env(dict(environ))

@@ -12,7 +12,6 @@ from sales_pipeline.definitions import build_definitions
 from sales_pipeline.defs.jobs import pipeline_job
 from sales_pipeline.defs.resources import PipelineStoreResource
 from sales_pipeline.defs.sensors import webhook_inbox_sensor
-from sales_pipeline.settings import load_settings
 from sales_pipeline.store.engagement import EngagementQueue
 from sales_pipeline.store.inbox import InboxEvent, WebhookInbox, WebhookVendor
 from sales_pipeline.store.pipeline_store import PipelineStore
@@ -109,7 +108,6 @@ def test_hubspot_events_request_each_day_once_after_the_search_lag(
     assert inbox.pending_count() == 1, "the event received just now waits for the search lag"
 
     monkeypatch.setenv("SALES_PIPELINE_HUBSPOT_SEARCH_LAG_SECONDS", "0")
-    load_settings.cache_clear()
     second = tick(instance, store)
     [late] = second.run_requests or []
     assert late.partition_key == "2026-11-19"
