@@ -3,8 +3,9 @@
 :class:`Settings` is a pydantic-settings model (the library validates types, reports every bad
 variable by name at once, and keeps secrets as :class:`~pydantic.SecretStr`, which never prints
 its value). :func:`load_settings` reads the process environment once (again only if it
-changes); tests and the CLI build one from any mapping with :meth:`Settings.from_env`. Everything else receives the
-object: resources, schedule, sensors, checks, partitions and ``doctor``.
+changes); tests and the CLI build one from any mapping with :meth:`Settings.from_env`.
+Everything else receives the object: resources, schedule, sensors, checks, partitions and
+``doctor``.
 
 Secrets are read here only to tell whether they are set: the Dagster resources take them as
 ``EnvVar`` names, so the UI shows the variable, never the value, and each run resolves it anew.
