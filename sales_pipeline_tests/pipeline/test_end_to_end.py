@@ -15,7 +15,7 @@ from dagster import DagsterInstance
 from dagster._core.instance.ref import InstanceRef
 
 from sales_pipeline.cli.demo import recent_partitions, sandbox_environment
-from sales_pipeline.store.backlog import Stage, WorkBacklog
+from sales_pipeline.store.backlog import Stage, WorkBacklog, WorkState
 from sales_pipeline.store.ledger import PushLedger
 from sales_pipeline_tests.pipeline.conftest import TEST_ENVIRONMENT, PipelineWorld, make_world
 
@@ -99,6 +99,41 @@ def test_mild_faults_reach_the_same_final_state(world: PipelineWorld, tmp_path: 
         assert summary["failed_partitions"] == []
         assert faulty.stats()["lemlist"]["faults_injected"], "the profile injected nothing"
         assert sorted(faulty.lemlist_leads()) == sorted(world.lemlist_leads())
+
+
+def _hubspot_outcomes(world: PipelineWorld) -> dict[str, tuple[str, str]]:
+    """Per contact email, the push status and campaign the writeback left in HubSpot."""
+    return {
+        str(c["properties"].get("email") or "").lower(): (
+            c["properties"].get("sp_push_status") or "",
+            c["properties"].get("sp_lemlist_campaign") or "",
+        )
+        for c in world.state("hubspot")["contacts"]
+        if c["properties"].get("sp_push_status")
+    }
+
+
+@pytest.mark.slow  # several runs of the pipeline under heavy faults
+@pytest.mark.timeout(900)
+def test_harsh_faults_converge_to_the_state_of_a_clean_run(
+    world: PipelineWorld, tmp_path: Path
+) -> None:
+    """Under the harsh profile (5xx, 429 bursts, hangs, drops after processing, truncated and
+    malformed answers) runs defer what they cannot finish; later runs drain it, and Lemlist
+    and HubSpot end as a clean run leaves them: no lead lost, none doubled."""
+    world.run()
+    for faulty in make_world(tmp_path / "harsh", now=world.now, faults="harsh"):
+        for _ in range(4):
+            faulty.run()
+            with faulty.store() as store:
+                owed = PushLedger(store).pending_pushes()
+                if not owed and not WorkBacklog(store).items(state=WorkState.DUE):
+                    break
+        assert faulty.stats()["lemlist"]["faults_injected"], "the profile injected nothing"
+        leads = faulty.lemlist_leads()
+        assert len(leads) == len(set(leads)), "a lead was pushed twice"
+        assert sorted(leads) == sorted(world.lemlist_leads())
+        assert _hubspot_outcomes(faulty) == _hubspot_outcomes(world)
 
 
 def _materialize(world: PipelineWorld, selection: str, partition: str) -> subprocess.Popen[bytes]:

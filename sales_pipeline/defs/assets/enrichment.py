@@ -83,7 +83,9 @@ def enriched_contacts(
         outcome.deferred_reason or "not enriched",
         now,
     )
-    backlog.done(Stage.ENRICH, set(contacts["email"]) - set(outcome.deferred), now)
+    backlog.done(
+        Stage.ENRICH, (set(contacts["email"]) | set(outcome.rejected)) - set(outcome.deferred), now
+    )
     enriched = enrich_contacts(
         contacts, now, fresh=outcome.records, cached=enrichment_from_cache(cached.values())
     )
