@@ -143,6 +143,9 @@ class Reply:
         headers: Response headers.
         outcome: Label of the rule when a non-2xx answer is a normal result.
         correlation_id: Vendor correlation id, if any.
+        after_uncertain_attempt: An earlier attempt of the same call may have been
+            processed (sent, then dropped, timed out or answered 5xx): a "duplicate"
+            answer then most likely describes what that attempt did.
     """
 
     status: int
@@ -151,3 +154,4 @@ class Reply:
     headers: Mapping[str, str]
     outcome: str | None
     correlation_id: str | None
+    after_uncertain_attempt: bool = False

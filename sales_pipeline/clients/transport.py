@@ -95,6 +95,9 @@ class _CallState:
     rate_limited: int = 0
     refreshed: bool = False
     wait_before_s: float = 0.0
+    may_have_landed: bool = False
+    """An attempt that is being retried may have been processed by the vendor (it was sent
+    and no answer said it was refused: a drop, a time-out, a 5xx, an unreadable answer)."""
 
 
 client_logger("urllib3.connectionpool")
@@ -285,7 +288,7 @@ class Transport:
             state.refreshed = True
             state.wait_before_s = 0.0
             exchange, resolution = self._send_and_resolve(operation, request, state)
-        return self._conclude(operation, exchange, resolution, state.auth)
+        return self._conclude(operation, exchange, resolution, state)
 
     def _send_and_resolve(
         self, operation: Operation, request: Request, state: _CallState
@@ -308,6 +311,9 @@ class Transport:
             answer_id = correlation_id(exchange)
             self._record(operation, exchange, resolution, state, duration_ms, answer_id)
             _describe_attempt(span, exchange, resolution, answer_id)
+        refused = exchange.status is not None and 400 <= exchange.status < 500
+        if resolution.action is not Action.OK and exchange.failure is not Failure.CONNECT:
+            state.may_have_landed = state.may_have_landed or not refused
         if exchange.failure is None:
             self._observe_answer(operation, exchange, state.auth)
         return exchange, resolution
@@ -360,8 +366,9 @@ class Transport:
         )
 
     def _conclude(
-        self, operation: Operation, exchange: Exchange, resolution: Resolution, auth: Auth
+        self, operation: Operation, exchange: Exchange, resolution: Resolution, state: _CallState
     ) -> Reply:
+        auth = state.auth
         rule = resolution.rule
         answer_id = correlation_id(exchange)
         if rule.action is Action.OK:
@@ -373,6 +380,7 @@ class Transport:
                 headers=exchange.headers,
                 outcome=rule.outcome,
                 correlation_id=answer_id,
+                after_uncertain_attempt=state.may_have_landed,
             )
         wait = resolution.wait_s
         if rule.action is Action.RATE_LIMITED:

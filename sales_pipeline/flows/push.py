@@ -286,7 +286,9 @@ class Pusher:
         outcome = answer.outcome
         if outcome is AddLeadOutcome.ADDED:
             return self._settle(push, PushOutcome.ADDED, None, answer.lead_id)
-        if outcome is AddLeadOutcome.ALREADY_IN_CAMPAIGN and sent_before:
+        if outcome is AddLeadOutcome.ALREADY_IN_CAMPAIGN and (
+            sent_before or answer.after_lost_attempt
+        ):
             lead_id = self._read_back_lead_id(push)
             reason = "added by an earlier attempt whose answer was lost"
             return self._settle(push, PushOutcome.ADDED, reason, lead_id)

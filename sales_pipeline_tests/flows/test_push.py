@@ -42,6 +42,8 @@ class FakeLemlist:
         self.campaigns: dict[str, dict[str, str]] = {}
         self.failures: list[tuple[Exception, bool]] = []
         self.calls = 0
+        self.answers_lost_inside_call = False
+        """The client retried within the call after a lost answer (a drop after processing)."""
 
     def add_lead_to_campaign(
         self, campaign_id: str, lead: Mapping[str, Any], *, deduplicate: bool
@@ -52,7 +54,10 @@ class FakeLemlist:
         if failure is not None and not arrived:
             raise failure
         leads = self.campaigns.setdefault(campaign_id, {})
-        if email in leads:
+        if self.answers_lost_inside_call:
+            leads[email] = f"lea_{len(leads) + 1}"
+            result = AddLeadResult(AddLeadOutcome.ALREADY_IN_CAMPAIGN, after_lost_attempt=True)
+        elif email in leads:
             result = AddLeadResult(AddLeadOutcome.ALREADY_IN_CAMPAIGN)
         else:
             leads[email] = f"lea_{len(leads) + 1}"
@@ -117,6 +122,18 @@ def test_a_lead_whose_answer_was_lost_is_recorded_as_added_by_us(
     push = ledger.get_push("cam_1", "ana@acme.com")
     assert push is not None
     assert (push.outcome, push.lemlist_lead_id) == (PushOutcome.ADDED, "lea_1")
+
+
+def test_a_lead_whose_answer_was_lost_inside_one_call_is_recorded_as_added(
+    store: PipelineStore, ledger: PushLedger
+) -> None:
+    lemlist = FakeLemlist()
+    lemlist.answers_lost_inside_call = True
+    report = _pusher(lemlist, store, ledger).run([_lead("ana@acme.com")])
+    assert _outcomes(report.results) == {"ana@acme.com": "added"}
+    push = ledger.get_push("cam_1", "ana@acme.com")
+    assert push is not None
+    assert push.lemlist_lead_id == "lea_1"
 
 
 def test_a_lead_already_in_the_campaign_before_us_is_already_present(

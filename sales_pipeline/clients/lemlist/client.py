@@ -152,7 +152,8 @@ class LemlistClient(VendorClient):
         reason = (
             redact(reply.text.strip()[:_REASON_MAX]) if outcome is AddLeadOutcome.REJECTED else None
         )
-        return AddLeadResult(outcome, reason=reason)
+        lost = outcome is AddLeadOutcome.ALREADY_IN_CAMPAIGN and reply.after_uncertain_attempt
+        return AddLeadResult(outcome, reason=reason, after_lost_attempt=lost)
 
     def get_lead(self, email: str) -> list[Mapping[str, Any]] | None:
         """The lead's campaign memberships, or ``None`` if Lemlist has no such lead.

@@ -51,11 +51,15 @@ class AddLeadResult:
         outcome: See `AddLeadOutcome`.
         lead_id: Lemlist's ``lea_...`` id when ``ADDED``.
         reason: Lemlist's text (redacted, bounded) when ``REJECTED``.
+        after_lost_attempt: ``ALREADY_IN_CAMPAIGN`` came after an attempt of this same
+            call that may have added the lead (its answer was lost): the lead was most
+            likely added by this call.
     """
 
     outcome: AddLeadOutcome
     lead_id: str | None = None
     reason: str | None = None
+    after_lost_attempt: bool = False
 
 
 @dataclass(frozen=True)
