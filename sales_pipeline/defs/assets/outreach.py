@@ -62,7 +62,7 @@ CAMPAIGN_COLUMNS = [
 """Columns of the per-campaign table."""
 
 PLANNED_ROWS = 100
-"""Leads listed in a dry run's `would_send` table (the counts cover them all)."""
+"""Leads listed in a dry run's `plan` table (the counts cover them all)."""
 
 _PAYLOAD_COLUMNS = {
     "firstName": "first_name",
@@ -125,7 +125,7 @@ def _dry_run_metadata(frame: pd.DataFrame, unprepared: int) -> dict[str, Metadat
             }
         ),
         "campaigns": breakdown_table(frame, "campaign_id", "result", [WOULD_SEND]),
-        "would_send": markdown_table(shown, empty="(nothing to send)"),
+        "plan": markdown_table(shown, empty="(nothing to send)"),
     }
 
 

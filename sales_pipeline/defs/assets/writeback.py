@@ -45,7 +45,7 @@ FUNNEL: list[tuple[str, str, tuple[str, ...]]] = [
 """Funnel stage -> the upstream asset and the metadata counts that sum to it."""
 
 PLANNED_ROWS = 100
-"""Contacts listed in a dry run's `would_write` table (the counts cover them all)."""
+"""Contacts listed in a dry run's `plan` table (the counts cover them all)."""
 
 
 class WritebackConfig(Config):
@@ -104,9 +104,7 @@ def _dry_run_metadata(
     return {
         "dry_run": MetadataValue.bool(True),
         **counts_metadata({"would_write": len(wanted), "owed_would_write": owed}),
-        "would_write": markdown_table(
-            masked_sample(frame, PLANNED_ROWS), empty="(nothing to write)"
-        ),
+        "plan": markdown_table(masked_sample(frame, PLANNED_ROWS), empty="(nothing to write)"),
     }
 
 
