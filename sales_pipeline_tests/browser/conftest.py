@@ -116,7 +116,6 @@ def dev_server(tmp_path: Path) -> Iterator[DevServer]:
     try:
         ui_url = f"http://127.0.0.1:{port}"
         dev = DevServer(ui_url, _wait_until_serving(process, log, ui_url))
-        dev.graphql("mutation { setNuxSeen }")  # no first-visit newsletter dialog over the pages
         yield dev
     finally:
         with contextlib.suppress(ProcessLookupError):
