@@ -7,7 +7,7 @@ from dagster import AssetsDefinition, asset
 
 from sales_pipeline.defs.partitions import daily_partitions, one_partition_per_run
 
-DAILY_GROUP = "lead_pipeline"
+DAILY_GROUP = "daily_pipeline"
 """The five daily assets, alone in their group: **Materialize all** on the group's graph is
 a backfill of the daily pipeline, never mixed with the unpartitioned engagement asset."""
 
