@@ -6,19 +6,28 @@ asset-level tests run the daily assets against the sandbox through `materialize`
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
 import pytest
 import requests
-from dagster import AssetKey, DagsterEventType, DagsterInstance, EventRecordsFilter, materialize
+from dagster import (
+    AssetKey,
+    AssetsDefinition,
+    DagsterEventType,
+    DagsterInstance,
+    EventRecordsFilter,
+    ExecuteInProcessResult,
+    materialize,
+)
 
 from sales_pipeline.cli.demo import recent_partitions, sandbox_resources
 from sales_pipeline.clients import LemlistClient
 from sales_pipeline.defs.assets import PIPELINE_ASSETS, hubspot_enrichment_writeback, lemlist_leads
 from sales_pipeline.defs.io_manager import StoreFrameIOManager, decode_frame
+from sales_pipeline.defs.resources import PipelineResources
 from sales_pipeline.domain.outcomes import PushOutcome, SuppressionSource
 from sales_pipeline.domain.records import Suppression
 from sales_pipeline.flows.push import (
@@ -141,30 +150,35 @@ def _stats(sandbox: SandboxHandle) -> dict[str, Any]:
     return dict(requests.get(f"{sandbox.control_url}/stats", timeout=30).json())
 
 
+def _materialize(
+    instance: DagsterInstance,
+    resources: PipelineResources,
+    day: str,
+    selection: Sequence[AssetsDefinition] = PIPELINE_ASSETS,
+    dry_run: Sequence[AssetsDefinition] = (),
+) -> ExecuteInProcessResult:
+    """The daily assets in ``selection`` for ``day`` on the sandbox's resources, with
+    ``dry_run: true`` for the assets in ``dry_run``."""
+    return materialize(
+        PIPELINE_ASSETS,
+        partition_key=day,
+        resources={**resources.as_dict(), "io_manager": StoreFrameIOManager(store=resources.store)},
+        run_config={"ops": {a.key.path[0]: {"config": {"dry_run": True}} for a in dry_run}},
+        instance=instance,
+        selection=[a.key for a in selection],
+    )
+
+
 def test_a_dry_run_of_a_day_shows_the_leads_and_sends_and_records_nothing(
     sandbox: SandboxHandle, tmp_path: Path
 ) -> None:
     resources = sandbox_resources(sandbox, tmp_path)
     day = recent_partitions(2)[0]
-    dry = {"config": {"dry_run": True}}
     added_before = _stats(sandbox)["lemlist"]["leads_added"]
-    everything = {**resources.as_dict(), "io_manager": StoreFrameIOManager(store=resources.store)}
     with DagsterInstance.ephemeral() as instance:
-        pushed_run = materialize(
-            PIPELINE_ASSETS,
-            partition_key=day,
-            resources=everything,
-            run_config={"ops": {"lemlist_leads": dry}},
-            instance=instance,
-        )
-        written_run = materialize(
-            PIPELINE_ASSETS,
-            partition_key=day,
-            resources=everything,
-            run_config={"ops": {"hubspot_enrichment_writeback": dry}},
-            instance=instance,
-            selection=[hubspot_enrichment_writeback.key],
-        )
+        pushed_run = _materialize(instance, resources, day, dry_run=[lemlist_leads])
+        writeback = [hubspot_enrichment_writeback]
+        written_run = _materialize(instance, resources, day, writeback, dry_run=writeback)
         push_plan = _observations(instance, lemlist_leads.key.path[0])
         write_plan = _observations(instance, hubspot_enrichment_writeback.key.path[0])
         materialized = {e.asset_key for e in pushed_run.get_asset_materialization_events()}
@@ -198,13 +212,7 @@ def test_a_dry_run_of_a_day_shows_the_leads_and_sends_and_records_nothing(
     assert not any(email in shown.lower() for email in _world_emails(sandbox))
 
     with DagsterInstance.ephemeral() as instance:
-        real = materialize(
-            PIPELINE_ASSETS,
-            partition_key=day,
-            resources=everything,
-            instance=instance,
-            selection=[lemlist_leads.key],
-        )
+        real = _materialize(instance, resources, day, [lemlist_leads])
     assert real.success
     payload = store.load_frame("lemlist_leads", day)
     assert payload is not None

@@ -22,7 +22,6 @@ from sales_pipeline.defs.assets._metadata import (
     breakdown_table,
     counts_metadata,
     markdown_table,
-    sample_metadata,
     table_metadata,
 )
 from sales_pipeline.defs.assets._stage import daily_stage
@@ -204,6 +203,5 @@ def lemlist_leads(
             "campaigns": breakdown_table(frame, "campaign_id", "result", CAMPAIGN_COLUMNS),
             **table_metadata(frame),
             **api,
-            **sample_metadata(frame, ["result", "reason", "campaign_id"]),
         },
     )
