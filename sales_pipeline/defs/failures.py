@@ -24,15 +24,7 @@ from typing import Protocol
 
 from dagster import DagsterInstance, DagsterRun, Failure, MetadataValue
 
-from sales_pipeline.clients import (
-    ApiError,
-    ApiTimeout,
-    AuthError,
-    CircuitOpen,
-    QuotaExhausted,
-    RateLimited,
-    ServerError,
-)
+from sales_pipeline.clients import ApiError, AuthError, QuotaExhausted
 from sales_pipeline.defs.resources import MissingSettingError
 
 NO_RUN_RETRY_TAG = "dagster/retry_on_asset_or_op_failure"
@@ -70,9 +62,6 @@ VENDOR_HELP: Mapping[str, VendorHelp] = {
     ),
 }
 """Per vendor: the credential to fix, the status page, the quota's recovery."""
-
-_TRANSIENT = (ServerError, ApiTimeout, RateLimited, CircuitOpen)
-"""Errors of a vendor that is down or overloaded: a later attempt may succeed."""
 
 
 @dataclass(frozen=True)
@@ -112,17 +101,18 @@ def explain(error: ApiError | MissingSettingError) -> Explanation:
         todo = f"{help_.quota}." if help_ else "Wait until the vendor's quota comes back."
         return Explanation(what, f"{todo} Re-run after that.", retry_helps=False)
     status = f"its status page {help_.status_page}" if help_ else "its status page"
-    if isinstance(error, _TRANSIENT):
+    if error.retryable:
         todo = (
-            f"The vendor is down, slow or throttling: check {status}. Outstanding work is kept "
-            "in the store and finished by the next run."
+            f"The vendor is down, slow, throttling or busy with the record: check {status}. "
+            "Outstanding work is kept in the store and finished by the next run."
         )
         return Explanation(what, todo, retry_helps=True)
     todo = (
-        "The vendor refused the request as built: this needs a code or data fix, not a "
-        f"retry. Quote the correlation id to the vendor's support; {status} shows incidents."
+        "The vendor refused the request, or answered what the client cannot read: the same "
+        "call would fail again, so this needs a code or data fix. Quote the correlation id to "
+        f"the vendor's support; {status} shows incidents."
     )
-    return Explanation(what, todo, retry_helps=error.retryable)
+    return Explanation(what, todo, retry_helps=False)
 
 
 def _failure(explanation: Explanation, error: Exception) -> Failure:

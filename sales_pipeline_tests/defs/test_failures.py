@@ -14,6 +14,7 @@ from sales_pipeline.clients import (
     ApiError,
     AuthError,
     CircuitOpen,
+    Conflict,
     InvalidRequest,
     QuotaExhausted,
     ServerError,
@@ -99,6 +100,11 @@ def test_a_missing_setting_names_it_and_skips_run_retries() -> None:
             CircuitOpen("breaker open", vendor="explorium", operation="match", retry_after=30),
             True,
             "status.explorium.ai",
+        ),
+        (
+            Conflict("locked", vendor="hubspot", operation="upsert", status=423, retryable=True),
+            True,
+            "status.hubspot.com",
         ),
         (
             InvalidRequest("bad filter", vendor="hubspot", operation="search", status=400),
