@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-import yaml
-
 from sales_pipeline.cli import backlog
 from sales_pipeline.cli.webhooks import add_webhooks_parser, run_webhooks
-from sales_pipeline.sandbox import Credentials, SandboxConfig, SandboxOptions, run_sandbox, serve
+from sales_pipeline.sandbox import Credentials, SandboxConfig, SandboxOptions, serve
 
 
 def _add_sandbox_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -90,13 +86,19 @@ def _add_demo_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
     parser.add_argument("--json", type=Path, help="also write the summary as JSON to this path")
 
 
-def _run_demo(args: argparse.Namespace) -> int:
+def quiet_dagster_warnings() -> None:
+    """Ignore, in this process, the warnings Dagster prints about its own beta, preview and
+    superseded APIs: notices to Dagster's users, not problems of this project."""
     import warnings
 
-    from dagster import BetaWarning, PreviewWarning
+    from dagster import BetaWarning, PreviewWarning, SupersessionWarning
 
-    warnings.filterwarnings("ignore", category=BetaWarning)
-    warnings.filterwarnings("ignore", category=PreviewWarning)
+    for category in (BetaWarning, PreviewWarning, SupersessionWarning):
+        warnings.filterwarnings("ignore", category=category)
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    quiet_dagster_warnings()
     from sales_pipeline.cli.demo import run_demo, write_summary
 
     summary = run_demo(
@@ -117,42 +119,50 @@ def _add_dev_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
     parser.add_argument("--port", type=int, default=3000, help="Dagster UI port")
     parser.add_argument("--contacts", type=int, default=5000, help="sandbox HubSpot contacts")
     parser.add_argument("--faults", default="none", help="none, mild, harsh or a profile path")
-
-
-CODE_LOCATION = "sales_pipeline"
-"""The code location's name wherever it is loaded (``workspace.yaml`` names it the same)."""
-
-
-def _write_workspace(home: Path) -> Path:
-    """A workspace file in ``home`` that loads :mod:`sales_pipeline.definitions` as the
-    ``sales_pipeline`` code location (``dagster dev -m`` would name it after the module)."""
-    workspace = home / "workspace.yaml"
-    location = {
-        "module_name": "sales_pipeline.definitions",
-        "location_name": CODE_LOCATION,
-        "working_directory": str(Path.cwd()),
-    }
-    workspace.write_text(yaml.safe_dump({"load_from": [{"python_module": location}]}))
-    return workspace
+    parser.add_argument(
+        "--verbose", action="store_true", help="keep Dagster's beta and preview warnings"
+    )
 
 
 def _run_dev(args: argparse.Namespace) -> int:
-    from sales_pipeline.cli.demo import sandbox_environment
+    if not args.verbose:
+        quiet_dagster_warnings()
+    from sales_pipeline.cli.dev import run_dev
+
+    return run_dev(args.port, args.contacts, args.faults, verbose=args.verbose)
+
+
+def _add_preview_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "preview-rules",
+        help="show how a change of qualification rules would change who is qualified and where",
+        description="Qualify a day's stored enriched contacts with the rules in use and with "
+        "RULES; print the contacts per route before and after, how many change route, and "
+        "masked examples. Calls no vendor and writes nothing.",
+    )
+    parser.add_argument("rules", type=Path, help="the proposed rules (YAML)")
+    parser.add_argument("--partition", required=True, help="the day, YYYY-MM-DD")
+    parser.add_argument(
+        "--current", type=Path, help="the rules in use (default: the packaged default rules)"
+    )
+
+
+def _run_preview(args: argparse.Namespace) -> int:
+    quiet_dagster_warnings()
+    from sales_pipeline.cli.preview_rules import (
+        NoStoredFrameError,
+        format_preview,
+        preview_partition,
+    )
     from sales_pipeline.settings import load_settings
 
-    home = load_settings().pipeline_home
-    (home / "dagster").mkdir(parents=True, exist_ok=True)
-    with run_sandbox(SandboxConfig(contacts=args.contacts, faults=args.faults)) as handle:
-        print(f"sandbox serving on {handle.base_url}; Dagster UI on http://127.0.0.1:{args.port}")
-        workspace = _write_workspace(home)
-        command = [sys.executable, "-m", "dagster", "dev", "-w", str(workspace)]
-        env = {**os.environ, **sandbox_environment(handle, home)}
-        if Path("dagster.yaml").is_file():
-            env["DAGSTER_HOME"] = str(Path.cwd())  # the repository's instance: queue, pools
-        try:
-            return subprocess.call([*command, "-p", str(args.port)], env=env)  # noqa: S603
-        except KeyboardInterrupt:
-            return 0
+    try:
+        preview = preview_partition(load_settings(), args.partition, args.rules, args.current)
+    except NoStoredFrameError as missing:
+        print(missing, file=sys.stderr)
+        return 1
+    print(format_preview(preview, args.partition))
+    return 0
 
 
 def _run_doctor(args: argparse.Namespace) -> int:
@@ -175,6 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _add_sandbox_parser(subparsers)
     _add_demo_parser(subparsers)
     _add_dev_parser(subparsers)
+    _add_preview_parser(subparsers)
     subparsers.add_parser(
         "doctor",
         help="check every configured API, the store and the rate limiter",
@@ -187,6 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "sandbox": _run_sandbox,
         "demo": _run_demo,
         "dev": _run_dev,
+        "preview-rules": _run_preview,
         "doctor": _run_doctor,
         "backlog": _run_backlog,
         "webhooks": run_webhooks,

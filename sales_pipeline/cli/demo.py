@@ -5,9 +5,16 @@ the pipeline store under the project-local home (``.sales_pipeline_home``), mate
 asset for the most recent daily partitions one partition at a time with a line of progress
 each, and ends with a summary table. Because the store persists, running the demo again pushes
 nothing new and spends no credits on unchanged contacts.
+
+Each day is a run of the ``lead_pipeline`` job created with the origin of the ``sales_pipeline``
+code location (the module :mod:`sales_pipeline.definitions`, as ``workspace.yaml`` and
+``sales-pipeline dev`` load it), then executed in this process with the sandbox's resources. So
+the UI on the same instance lists the demo's runs on the job's page, in the assets' partition
+history and on the Overview timeline, and re-executes them from there, like any run it launched.
 """
 
 import json
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -15,9 +22,19 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from dagster import DagsterInstance, ExecuteInProcessResult
+from dagster import DagsterInstance, JobDefinition
+from dagster._core.definitions.job_base import InMemoryJob
+from dagster._core.execution.api import execute_run
+from dagster._core.execution.execution_result import ExecutionResult
 from dagster._core.instance.ref import InstanceRef
+from dagster._core.remote_origin import (
+    ManagedGrpcPythonEnvCodeLocationOrigin,
+    RemoteJobOrigin,
+    RemoteRepositoryOrigin,
+)
+from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 
+from sales_pipeline.cli.dev import CODE_LOCATION
 from sales_pipeline.definitions import build_definitions, pipeline_job
 from sales_pipeline.defs.partitions import daily_partitions
 from sales_pipeline.defs.resources import (
@@ -47,9 +64,41 @@ SUMMARY_ROWS: list[tuple[str, str, str]] = [
 ]
 
 
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-"""Run config that keeps Dagster's console to warnings, so the progress lines stand out (the
-full event log is in the instance)."""
+RUN_CONFIG = {
+    "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+    "execution": {"config": {"in_process": {}}},
+}
+"""Run config of the demo's runs: Dagster's console kept to warnings, so the progress lines stand
+out (the full event log is in the instance), and every step in this process."""
+
+DEFINITIONS_MODULE = "sales_pipeline.definitions"
+REPOSITORY = "__repository__"
+"""The name Dagster gives the repository of a module's ``Definitions``."""
+
+
+def code_location_origin(job: str) -> RemoteJobOrigin:
+    """The origin of ``job`` in the ``sales_pipeline`` code location as the workspace loads it
+    (module :data:`DEFINITIONS_MODULE`, from the current folder): runs that carry it are the
+    code location's runs in the UI."""
+    target = LoadableTargetOrigin(
+        executable_path=sys.executable,
+        module_name=DEFINITIONS_MODULE,
+        working_directory=str(Path.cwd()),
+    )
+    location = ManagedGrpcPythonEnvCodeLocationOrigin(target, CODE_LOCATION)
+    return RemoteJobOrigin(RemoteRepositoryOrigin(location, REPOSITORY), job)
+
+
+def run_partition(instance: DagsterInstance, job: JobDefinition, partition: str) -> ExecutionResult:
+    """Create the run of ``job`` for ``partition`` with the code location's origin, and execute
+    it in this process."""
+    run = instance.create_run_for_job(
+        job,
+        run_config=RUN_CONFIG,
+        tags={**job.tags, "dagster/partition": partition},
+        remote_job_origin=code_location_origin(job.name),
+    )
+    return execute_run(InMemoryJob(job), run, instance)
 
 
 def sandbox_resources(
@@ -112,7 +161,7 @@ def _vendor_figures(stats: dict[str, Any]) -> dict[str, dict[str, int]]:
     return figures
 
 
-def _materialized_counts(result: ExecuteInProcessResult) -> Counter[str]:
+def _materialized_counts(result: ExecutionResult) -> Counter[str]:
     """Every integer metadata entry of the run's materializations, as ``asset.name``."""
     counts: Counter[str] = Counter()
     for asset in {asset for _, asset, _ in SUMMARY_ROWS}:
@@ -145,9 +194,7 @@ def run_pipeline(
     job = build_definitions(resources).resolve_job_def(pipeline_job.name)
     with DagsterInstance.from_ref(InstanceRef.from_dir(str(dagster_home))) as instance:
         for number, key in enumerate(partitions, start=1):
-            result = job.execute_in_process(
-                partition_key=key, instance=instance, raise_on_error=False, run_config=QUIET
-            )
+            result = run_partition(instance, job, key)
             counts = _materialized_counts(result)
             totals.update(counts)
             if not result.success:

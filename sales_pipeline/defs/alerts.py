@@ -50,9 +50,16 @@ class RunFailure:
         return {"event": "run_failure", **vars(self)}
 
 
+def _wrapper(error: SerializableErrorInfo) -> bool:
+    """Whether ``error`` wraps the one the code raised: Dagster's own step errors, and the
+    :class:`dagster.Failure` that :mod:`sales_pipeline.defs.failures` raises from it."""
+    name = error.cls_name or ""
+    return error.cause is not None and (name.startswith("Dagster") or name == "Failure")
+
+
 def _user_error(error: SerializableErrorInfo) -> tuple[str, str]:
     """The class and message of the error the code raised, under Dagster's wrappers."""
-    while error.cause is not None and error.cls_name and error.cls_name.startswith("Dagster"):
+    while error.cause is not None and _wrapper(error):
         error = error.cause
     error_class = error.cls_name or "Error"
     _, _, message = error.message.partition(f"{error_class}: ")

@@ -22,6 +22,7 @@ from sales_pipeline.defs.assets.contacts import QUARANTINE_SOURCE, hubspot_conta
 from sales_pipeline.defs.assets.enrichment import enriched_contacts
 from sales_pipeline.defs.assets.outreach import lemlist_leads
 from sales_pipeline.defs.assets.qualification import qualified_leads
+from sales_pipeline.defs.assets.writeback import hubspot_enrichment_writeback
 from sales_pipeline.defs.partitions import daily_partitions
 from sales_pipeline.defs.resources import PipelineStoreResource
 from sales_pipeline.domain.outcomes import PushOutcome
@@ -93,7 +94,7 @@ def hubspot_contacts_quarantine_rate(
 
 @asset_check(asset=enriched_contacts, partitions_def=daily_partitions)
 def enriched_contacts_complete(enriched_contacts: pd.DataFrame) -> AssetCheckResult:
-    """No contact was left ``deferred`` because Explorium could not serve."""
+    """No contact was left `deferred` because Explorium could not serve."""
     deferred = int((enriched_contacts["enrichment_status"] == "deferred").sum())
     return AssetCheckResult(
         passed=deferred == 0,
@@ -116,6 +117,26 @@ def lemlist_push_failure_rate(lemlist_leads: pd.DataFrame) -> AssetCheckResult:
     )
 
 
+@asset_check(asset=hubspot_enrichment_writeback, partitions_def=daily_partitions)
+def hubspot_writeback_failure_rate(hubspot_enrichment_writeback: pd.DataFrame) -> AssetCheckResult:
+    """Contacts HubSpot rejected, or that were deferred to a later run, stay under the push
+    failure threshold (`SALES_PIPELINE_MAX_PUSH_FAILURE_RATE`) among the contacts written."""
+    outcomes = hubspot_enrichment_writeback["outcome"]
+    rejected, deferred = int((outcomes == "rejected").sum()), int((outcomes == "deferred").sum())
+    rate = (rejected + deferred) / len(outcomes) if len(outcomes) else 0.0
+    limit = load_settings().max_push_failure_rate
+    return AssetCheckResult(
+        passed=rate <= limit,
+        severity=AssetCheckSeverity.WARN,
+        metadata={
+            "rejected": rejected,
+            "deferred": deferred,
+            "rate": round(rate, 4),
+            "threshold": limit,
+        },
+    )
+
+
 ASSET_CHECKS: list[AssetChecksDefinition] = [
     hubspot_contacts_schema,
     enriched_contacts_schema,
@@ -123,4 +144,5 @@ ASSET_CHECKS: list[AssetChecksDefinition] = [
     hubspot_contacts_quarantine_rate,
     enriched_contacts_complete,
     lemlist_push_failure_rate,
+    hubspot_writeback_failure_rate,
 ]

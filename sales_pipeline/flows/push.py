@@ -22,6 +22,10 @@ partition they came from: deferred pushes that are due, and claims whose lease l
 died). Claims of its own leads that another run still holds are waited for, up to one lease,
 then taken over. An authentication failure, exhausted quota or open breaker stops sending: the
 rest is deferred and :attr:`PushReport.stopped_by` says why.
+
+A dry run (:meth:`Pusher.plan`) makes the same decisions from the ledger and the suppression list
+as they stand, without claiming, sending or recording anything: each push it returns is exactly
+what :meth:`Pusher.run` would send now (campaign, lead, variables), or skip and why.
 """
 
 from __future__ import annotations
@@ -56,6 +60,8 @@ SKIPPED_SUPPRESSED = "skipped_suppressed"
 """Result of a lead suppressed between qualification and push (not claimed, nothing sent)."""
 SKIPPED_SETTLED = "skipped_settled"
 """Result of a lead whose push was settled earlier, is not yet due, or is held by a live run."""
+WOULD_SEND = "would_send"
+"""Result of a dry run's lead that a real run would send now."""
 
 _VARIABLE_COLUMNS = {
     "segment": "segment",
@@ -158,6 +164,15 @@ def prepare_pushes(leads: pd.DataFrame) -> tuple[list[LeadPush], list[PushResult
     return pushes, rejected
 
 
+@dataclass(frozen=True)
+class PlannedPush:
+    """A dry run's decision for one lead: the push, and :data:`WOULD_SEND` or a ``skipped_*``
+    marker."""
+
+    push: LeadPush
+    result: str
+
+
 @contextmanager
 def renewed_leases(ledger: PushLedger, run_id: str) -> Iterator[None]:
     """Renew ``run_id``'s claims every third of a lease while the block runs; on the way out
@@ -218,6 +233,27 @@ class Pusher:
             report.results = self._take_over_held(pushes, report.results)
         report.stopped_by = self._stopped
         return report
+
+    def plan(self, pushes: Sequence[LeadPush]) -> list[PlannedPush]:
+        """What :meth:`run` would do with ``pushes`` and the owed pushes that are due, decided
+        from the ledger and the suppression list as they stand: nothing is claimed, sent or
+        recorded, and the client is not called. A claim another live run holds counts as
+        settled (a real run would wait for it)."""
+        now = self._clock()
+        keys = {push.key for push in pushes}
+        due = {
+            (record.campaign_id, record.email): record
+            for record in self._ledger.due_pushes(now, exclude_run=self._run_id)
+        }
+        owed = [LeadPush.from_record(record) for key, record in due.items() if key not in keys]
+        return [PlannedPush(push, self._planned(push, due)) for push in [*pushes, *owed]]
+
+    def _planned(self, push: LeadPush, due: Collection[tuple[str, str]]) -> str:
+        if self._store.is_suppressed(push.email):
+            return SKIPPED_SUPPRESSED
+        if push.key in due or self._ledger.get_push(*push.key) is None:
+            return WOULD_SEND
+        return SKIPPED_SETTLED
 
     def _take_over_held(
         self, pushes: Sequence[LeadPush], results: list[PushResult]

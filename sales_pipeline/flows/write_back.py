@@ -12,6 +12,10 @@ and the others are written: a batch the client refuses as a whole is split until
 contact is alone. A batch that fails for a transient reason after its retries is *deferred* to
 the backlog, for any later run. Authentication failures, exhausted quotas and an open breaker
 stop the writeback: everything not yet written is deferred, and the error is raised.
+
+A dry run (:func:`planned_writes`) returns exactly what :func:`write_back` would upsert now (the
+changes and the owed writebacks that are due) without creating properties, sending or recording
+anything.
 """
 
 from __future__ import annotations
@@ -91,19 +95,27 @@ def write_back(
     report = WritebackReport(
         created_properties=client.ensure_contact_properties(property_definitions())
     )
-    owed = {
-        item.key: dict(item.payload)
-        for item in backlog.due(Stage.WRITEBACK, now)
-        if item.key not in changes
-    }
-    wanted = {**owed, **{email: dict(values) for email, values in changes.items()}}
+    wanted = planned_writes(changes, backlog, now)
     _upsert_isolating(client, [ContactUpsert(e, v) for e, v in wanted.items()], report)
     for reason in set(report.deferred.values()):
         failed = [e for e, why in report.deferred.items() if why == reason]
         backlog.defer(Stage.WRITEBACK, ((e, partition, wanted[e]) for e in failed), reason, now)
     backlog.done(Stage.WRITEBACK, [*report.written, *report.rejected], now)
-    report.owed_written = sum(email in owed for email in report.written)
+    report.owed_written = sum(email not in changes for email in report.written)
     return report
+
+
+def planned_writes(
+    changes: Mapping[str, Mapping[str, str]], backlog: WorkBacklog, now: datetime
+) -> dict[str, dict[str, str]]:
+    """Email -> properties :func:`write_back` sends now: ``changes`` and every owed writeback
+    that is due (a change wins over an owed write of the same contact). Reads only."""
+    owed = {
+        item.key: dict(item.payload)
+        for item in backlog.due(Stage.WRITEBACK, now)
+        if item.key not in changes
+    }
+    return {**owed, **{email: dict(values) for email, values in changes.items()}}
 
 
 def _upsert_isolating(

@@ -39,6 +39,8 @@ ARTIFACTS_ENV = "SALES_PIPELINE_TEST_ARTIFACTS"
 UI_TIMEOUT_MS = 60_000
 """How long a click or a wait for text may take: generous, the machine is shared and small."""
 STARTUP_TIMEOUT_S = 240
+STOP_TIMEOUT_S = 90
+"""How long `dev` may take to stop the webserver, daemon and code servers after SIGTERM."""
 INHERITED_PREFIXES = ("SALES_PIPELINE_", "DAGSTER_", "HUBSPOT_", "EXPLORIUM_", "LEMLIST_")
 """Variables of the caller's environment that could point ``dev`` at another instance, store or
 vendor; the test's ``dev`` starts without them."""
@@ -93,12 +95,28 @@ def _wait_until_serving(process: subprocess.Popen[bytes], log: Path, ui_url: str
     pytest.fail(f"`sales-pipeline dev` did not serve within {STARTUP_TIMEOUT_S} s:\n{tail}")
 
 
+def _stop_dev(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to ``dev``, which stops ``dagster dev`` and everything it started (they run in a
+    process group of their own); then SIGKILL to both groups, for whatever did not stop."""
+    found = subprocess.run(
+        ["pgrep", "-P", str(process.pid)], capture_output=True, text=True, check=False
+    )
+    groups = [process.pid, *(int(pid) for pid in found.stdout.split())]
+    process.send_signal(signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=STOP_TIMEOUT_S)
+    for group in groups:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGKILL)
+    process.wait(timeout=60)
+
+
 @pytest.fixture
 def dev_server(tmp_path: Path) -> Iterator[DevServer]:
     """``sales-pipeline dev`` (sandbox, webserver, daemon) on this checkout's definitions, run from
     a temp folder holding a copy of the repository's ``dagster.yaml``, as from the repository
-    root: its instance (queue, pools, run retries) with every file in the temp folder. Its whole
-    process group is killed at the end, whatever happened."""
+    root: its instance (queue, pools, run retries) with every file in the temp folder. Stopped
+    at the end as an operator stops it (:func:`_stop_dev`), whatever happened."""
     folder = tmp_path / "dev"
     folder.mkdir()
     shutil.copy(REPOSITORY / "dagster.yaml", folder)
@@ -116,12 +134,9 @@ def dev_server(tmp_path: Path) -> Iterator[DevServer]:
     try:
         ui_url = f"http://127.0.0.1:{port}"
         dev = DevServer(ui_url, _wait_until_serving(process, log, ui_url))
-        dev.graphql("mutation { setNuxSeen }")  # no first-visit newsletter dialog over the pages
         yield dev
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=60)
+        _stop_dev(process)
 
 
 @pytest.fixture

@@ -144,7 +144,7 @@ def test_a_day_launched_from_the_ui_shows_its_counts_and_check_and_no_email(
     assert world, "the sandbox's world holds no address to look for"
     seen: dict[str, str] = {}
     with screenshot_on_failure(page, artifacts):
-        open_asset_from_the_graph(page, ui, "lemlist_leads", "outreach", PUSH_CHECK)
+        open_asset_from_the_graph(page, ui, "lemlist_leads", "daily_pipeline", PUSH_CHECK)
         page.screenshot(path=artifacts / "1-asset-graph.png")
         seen["asset graph"] = page.inner_text("body")
         page.get_by_text("View in Asset Catalog").click()

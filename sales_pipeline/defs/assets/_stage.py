@@ -1,4 +1,5 @@
-"""The decorators every pipeline stage shares."""
+"""What every asset of the pipeline declares (group, owners, code version, tags, pool), and the
+span its step runs in."""
 
 import functools
 from collections.abc import Callable, Sequence
@@ -8,6 +9,25 @@ from dagster import AssetExecutionContext, AssetsDefinition, asset
 
 from sales_pipeline.clients import step_span
 from sales_pipeline.defs.partitions import daily_partitions, one_partition_per_run
+
+DAILY_GROUP = "daily_pipeline"
+"""The five daily assets, alone in their group: **Materialize all** on the group's graph is
+a backfill of the daily pipeline, never mixed with the unpartitioned engagement asset."""
+
+ENGAGEMENT_GROUP = "engagement"
+"""The engagement writeback, driven by the Lemlist activity sensor (not partitioned)."""
+
+OWNERS = ["team:revenue-operations"]
+"""Who answers for the pipeline's assets (shown in the catalog)."""
+
+CODE_VERSION = "2026-12-03"
+"""The assets' code version: change it when what an asset computes changes, so the catalog
+marks materializations made by older code."""
+
+
+def stage_tags(stage: str, vendor: str) -> dict[str, str]:
+    """The catalog tags of an asset of ``stage`` whose step talks to ``vendor``."""
+    return {"stage": stage, "vendor": vendor, "personal_data": "masked"}
 
 
 def traced(compute: Callable[..., Any]) -> Callable[..., Any]:
@@ -24,17 +44,26 @@ def traced(compute: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def daily_stage(
-    vendor: str, group: str, deps: Sequence[AssetsDefinition] = ()
+    stage: str,
+    vendor: str,
+    deps: Sequence[AssetsDefinition] = (),
+    *,
+    output_required: bool = True,
 ) -> Callable[[Callable[..., Any]], AssetsDefinition]:
-    """An asset on the daily partitions, one partition per backfill run, whose step takes a
-    slot of ``vendor``'s concurrency pool (so the pool bounds how many steps talk to one
-    vendor at once across all runs), traced as a span."""
+    """An asset of the daily pipeline (:data:`DAILY_GROUP`), one partition per backfill run,
+    whose step takes a slot of ``vendor``'s concurrency pool (so the pool bounds how many steps
+    talk to one vendor at once across all runs), traced as a span; ``output_required=False``
+    for a stage whose dry run materializes nothing."""
     decorate = asset(
         partitions_def=daily_partitions,
         backfill_policy=one_partition_per_run,
-        pool=vendor,
-        group_name=group,
+        group_name=DAILY_GROUP,
         kinds={vendor, "pandas"},
         deps=list(deps),
+        output_required=output_required,
+        owners=OWNERS,
+        code_version=CODE_VERSION,
+        tags=stage_tags(stage, vendor),
+        pool=vendor,
     )
     return lambda compute: decorate(traced(compute))

@@ -4,8 +4,15 @@ import pandas as pd
 from dagster import AssetExecutionContext, Config, Output
 from pydantic import Field
 
-from sales_pipeline.defs.assets._metadata import api_metadata, counts_metadata, sample_metadata
+from sales_pipeline.defs.assets._metadata import (
+    api_metadata,
+    counts_metadata,
+    own_columns,
+    sample_metadata,
+    table_metadata,
+)
 from sales_pipeline.defs.assets._stage import daily_stage
+from sales_pipeline.defs.failures import explained_failures
 from sales_pipeline.defs.resources import HubSpotResource, PipelineStoreResource
 from sales_pipeline.domain.records import QuarantineRecord
 from sales_pipeline.store.fingerprints import ContactFingerprints
@@ -14,12 +21,13 @@ from sales_pipeline.transforms.contacts import (
     normalize_contacts,
     source_fingerprints,
 )
+from sales_pipeline.transforms.schemas import NormalizedContacts
 
 QUARANTINE_SOURCE = "hubspot_contacts"
 
 
 class ContactsConfig(Config):
-    """Run config of ``hubspot_contacts``."""
+    """Run config of `hubspot_contacts`."""
 
     reprocess_unchanged: bool = Field(
         default=False,
@@ -28,29 +36,33 @@ class ContactsConfig(Config):
     )
 
 
-@daily_stage("hubspot", "crm")
+@daily_stage("pull", "hubspot")
 def hubspot_contacts(
     context: AssetExecutionContext,
     config: ContactsConfig,
     hubspot: HubSpotResource,
     store: PipelineStoreResource,
 ) -> Output[pd.DataFrame]:
-    """Every HubSpot contact whose ``lastmodifieddate`` falls on the partition's UTC day.
+    """Every HubSpot contact whose `lastmodifieddate` falls on the partition's UTC day.
 
     Read through search with full pagination (split at HubSpot's 10,000-result cap), then
     normalized: trimmed, lower-cased emails, unicode kept, markup stripped from names, and
-    validated by the ``NormalizedContacts`` schema. A record that fails is quarantined in the
+    validated by the `NormalizedContacts` schema. A record that fails is quarantined in the
     store with its field and reason (never silently dropped); the same person under two email
     casings is merged into one row. A contact whose source fields are unchanged since the
     pipeline last processed it (its only change is the pipeline's own writeback) is not new
     work and is left out, unless the run config asks to reprocess it.
+
+    Metadata: `fetched` (records HubSpot returned), `valid` (contacts after quarantine and
+    merging), `contacts` (the new work passed on), `unchanged_since_processed`, `quarantined`,
+    `merged_duplicates`, `opted_out`.
     """
     window = context.partition_time_window
-    with hubspot.get_client() as client:
+    with explained_failures(context), hubspot.get_client() as client:
         raw = list(
             client.iter_contacts_modified(window.start, window.end, HUBSPOT_CONTACT_PROPERTIES)
         )
-        api = api_metadata(client)
+        api = api_metadata(context.log, client)
     normalized, quarantined = normalize_contacts(raw)
     seen = ContactFingerprints(store.get_store()).get(normalized["email"])
     unchanged = source_fingerprints(normalized) == normalized["email"].map(seen)
@@ -75,6 +87,7 @@ def hubspot_contacts(
     )
     counts = {
         "fetched": len(raw),
+        "valid": len(normalized),
         "contacts": len(contacts),
         "unchanged_since_processed": int(unchanged.sum()),
         "quarantined": quarantined["record_key"].nunique(),
@@ -82,5 +95,11 @@ def hubspot_contacts(
         "opted_out": int(contacts["opted_out"].sum()),
     }
     return Output(
-        contacts, metadata={**counts_metadata(counts), **api, **sample_metadata(contacts)}
+        contacts,
+        metadata={
+            **counts_metadata(counts),
+            **table_metadata(contacts, NormalizedContacts),
+            **api,
+            **sample_metadata(contacts, own_columns(NormalizedContacts)),
+        },
     )

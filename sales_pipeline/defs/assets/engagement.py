@@ -6,8 +6,15 @@ import pandas as pd
 from dagster import AssetExecutionContext, MetadataValue, Output, asset
 
 from sales_pipeline.clients import ContactUpsert, PropertyDefinition, UpsertResult
-from sales_pipeline.defs.assets._metadata import api_metadata, counts_metadata
-from sales_pipeline.defs.assets._stage import traced
+from sales_pipeline.defs.assets._metadata import api_metadata, counts_metadata, table_metadata
+from sales_pipeline.defs.assets._stage import (
+    CODE_VERSION,
+    ENGAGEMENT_GROUP,
+    OWNERS,
+    stage_tags,
+    traced,
+)
+from sales_pipeline.defs.failures import explained_failures
 from sales_pipeline.defs.resources import HubSpotResource, PipelineStoreResource
 from sales_pipeline.domain.outcomes import EngagementState
 from sales_pipeline.domain.records import Engagement
@@ -22,13 +29,13 @@ ENGAGEMENT_PROPERTY = PropertyDefinition(
     field_type="text",
     description="The Lemlist activity that last set the lead status; written by sales_pipeline.",
 )
-"""The contact property that keeps the exact engagement next to ``hs_lead_status``."""
+"""The contact property that keeps the exact engagement next to `hs_lead_status`."""
 
 NOT_PUSHED = "not a lead the pipeline pushed"
 """Why an engagement is skipped: upserting it would create a HubSpot contact."""
 
 OUTCOME_ROWS = 100
-"""Contacts listed in the ``outcomes`` metadata table (the output frame holds them all)."""
+"""Contacts listed in the `outcomes` metadata table (the output frame holds them all)."""
 
 _COLUMNS = ["email", "activity_type", "lead_status", "outcome", "contact_id", "detail"]
 
@@ -58,20 +65,30 @@ def _outcome(result: UpsertResult) -> EngagementState:
     return EngagementState.WRITTEN if result.ok else EngagementState.FAILED
 
 
-@asset(pool="hubspot", group_name="crm", kinds={"hubspot", "lemlist", "pandas"})
+@asset(
+    group_name=ENGAGEMENT_GROUP,
+    kinds={"hubspot", "lemlist", "pandas"},
+    owners=OWNERS,
+    code_version=CODE_VERSION,
+    tags=stage_tags("engagement", "hubspot"),
+    pool="hubspot",
+)
 @traced
 def hubspot_engagement_writeback(
     context: AssetExecutionContext, hubspot: HubSpotResource, store: PipelineStoreResource
 ) -> Output[pd.DataFrame]:
-    """Each engaged lead's HubSpot ``hs_lead_status`` set from its latest Lemlist engagement.
+    """Each engaged lead's HubSpot `hs_lead_status` set from its latest Lemlist engagement.
 
     The Lemlist activity sensor queues replies, interest, bounces and unsubscribes in the
     store (never in run config, which the UI shows) and requests this asset. Each contact gets
-    its latest engagement's status (replied: ``CONNECTED``, interested: ``IN_PROGRESS``, not
-    interested or unsubscribed: ``UNQUALIFIED``, bounced: ``ATTEMPTED_TO_CONTACT``) and the
-    activity itself in ``sp_lemlist_engagement``, upserted by email in batches of 100 with a
+    its latest engagement's status (replied: `CONNECTED`, interested: `IN_PROGRESS`, not
+    interested or unsubscribed: `UNQUALIFIED`, bounced: `ATTEMPTED_TO_CONTACT`) and the
+    activity itself in `sp_lemlist_engagement`, upserted by email in batches of 100 with a
     result per contact. Only leads the pipeline pushed are written, so no contact is created;
     a contact HubSpot refuses is recorded as failed with HubSpot's message.
+
+    Metadata: `engagements` queued, `contacts`, and one count per engagement state (`written`,
+    `failed`, `skipped`, `pending`; 0 when none).
     """
     pipeline_store = store.get_store()
     queue = EngagementQueue(pipeline_store)
@@ -87,7 +104,7 @@ def hubspot_engagement_writeback(
     metadata: dict[str, MetadataValue] = {}
     results: list[UpsertResult] = []
     if ours:
-        with hubspot.get_client() as client:
+        with explained_failures(context), hubspot.get_client() as client:
             created = client.ensure_contact_properties([ENGAGEMENT_PROPERTY])
             results = client.batch_upsert_contacts(
                 [
@@ -101,7 +118,7 @@ def hubspot_engagement_writeback(
                     for e in ours
                 ]
             )
-            metadata.update(api_metadata(client))
+            metadata.update(api_metadata(context.log, client))
         if created:
             context.log.info(f"created HubSpot properties: {', '.join(created)}")
 
@@ -121,4 +138,12 @@ def hubspot_engagement_writeback(
         "contacts": len(frame),
         **frame["outcome"].value_counts().to_dict(),
     }
-    return Output(frame, metadata={**counts_metadata(counts), **metadata, **_outcomes(frame)})
+    return Output(
+        frame,
+        metadata={
+            **counts_metadata(counts, [EngagementState]),
+            **table_metadata(frame),
+            **metadata,
+            **_outcomes(frame),
+        },
+    )

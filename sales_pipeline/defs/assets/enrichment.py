@@ -6,9 +6,18 @@ from collections.abc import Mapping
 import pandas as pd
 from dagster import AssetExecutionContext, MetadataValue, Output
 
-from sales_pipeline.defs.assets._metadata import api_metadata, counts_metadata, sample_metadata
+from sales_pipeline.defs.assets._metadata import (
+    api_metadata,
+    counts_metadata,
+    own_columns,
+    rounded,
+    sample_metadata,
+    table_metadata,
+)
 from sales_pipeline.defs.assets._stage import daily_stage
+from sales_pipeline.defs.failures import explained_failures
 from sales_pipeline.defs.resources import ExploriumResource, PipelineStoreResource
+from sales_pipeline.domain.outcomes import EnrichmentStatus
 from sales_pipeline.domain.records import QuarantineRecord
 from sales_pipeline.flows.enrich import enrich_new_contacts
 from sales_pipeline.store.backlog import Stage
@@ -17,6 +26,7 @@ from sales_pipeline.store.pipeline_store import PipelineStore
 from sales_pipeline.transforms.contacts import contact_records, contacts_from_records
 from sales_pipeline.transforms.enrichment import enrich_contacts, enrichment_from_cache
 from sales_pipeline.transforms.masking import mask_email
+from sales_pipeline.transforms.schemas import EnrichedContacts, NormalizedContacts
 
 QUARANTINE_SOURCE = "enriched_contacts"
 
@@ -40,7 +50,7 @@ def _quarantine(
     )
 
 
-@daily_stage("explorium", "enrichment")
+@daily_stage("enrich", "explorium")
 def enriched_contacts(
     context: AssetExecutionContext,
     hubspot_contacts: pd.DataFrame,
@@ -56,10 +66,15 @@ def enriched_contacts(
     gets a confidence score (email status, completeness, freshness).
 
     When Explorium cannot serve (breaker open, credits exhausted) the remaining contacts flow on
-    marked ``deferred``, the materialization says ``degraded``, and the store keeps them as
+    marked `deferred`, the materialization says `degraded`, and the store keeps them as
     owed work: any later run, whatever its day, enriches them once they are due (with backoff,
     given up after the configured attempts or age) and carries them on to qualification. A
     contact Explorium refuses as invalid is quarantined with the reason; the others go on.
+
+    Metadata: one count per enrichment status of the rows (`enriched` in this run, `cached`:
+    matched earlier and served from the cache, `unmatched`, `deferred`); `from_cache` counts
+    every contact the cache answered (the `cached` ones plus those known to be unmatched), and
+    `asked_explorium` those sent to Explorium; `rejected` were quarantined.
     """
     now = utc_now()
     partition = context.partition_key
@@ -71,9 +86,9 @@ def enriched_contacts(
     ).drop_duplicates("email")
     cached = pipeline_store.get_enrichments(contacts["email"], now)
     new = contacts[~contacts["email"].isin(list(cached))]
-    with explorium.get_client() as client:
+    with explained_failures(context), explorium.get_client() as client:
         outcome = enrich_new_contacts(client, new, pipeline_store, now)
-        api = api_metadata(client)
+        api = api_metadata(context.log, client)
     contacts = contacts[~contacts["email"].isin(list(outcome.rejected))].reset_index(drop=True)
     _quarantine(pipeline_store, outcome.rejected, context.run.run_id, partition)
     deferred = contacts[contacts["email"].isin(outcome.deferred)]
@@ -94,22 +109,24 @@ def enriched_contacts(
             f"Explorium degraded: {len(outcome.deferred)} contacts deferred "
             f"({outcome.deferred_reason})"
         )
-    statuses = enriched["enrichment_status"].value_counts().to_dict()
     counts = {
         "contacts": len(enriched),
         "owed_from_earlier_runs": len(owed),
-        "cache_hits": len(cached),
+        "from_cache": len(cached),
+        "asked_explorium": len(new),
         "rejected": len(outcome.rejected),
-        **statuses,
+        **enriched["enrichment_status"].value_counts().to_dict(),
     }
+    confidence = enriched["confidence"].mean() if len(enriched) else 0.0
     return Output(
         enriched,
         metadata={
-            **counts_metadata(counts),
+            **counts_metadata(counts, [EnrichmentStatus]),
             "degraded": MetadataValue.bool(outcome.deferred_reason is not None),
             "deferred_reason": MetadataValue.text(outcome.deferred_reason or ""),
-            "mean_confidence": MetadataValue.float(float(enriched["confidence"].mean() or 0.0)),
+            "mean_confidence": rounded(confidence),
+            **table_metadata(enriched, EnrichedContacts),
             **api,
-            **sample_metadata(enriched),
+            **sample_metadata(enriched, own_columns(EnrichedContacts, NormalizedContacts)),
         },
     )
