@@ -2,6 +2,7 @@
 span its step runs in."""
 
 import functools
+import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -34,6 +35,15 @@ def traced(compute: Callable[..., Any]) -> Callable[..., Any]:
     """``compute`` inside an OpenTelemetry span named after its asset, carrying the run id, so
     the vendor requests it makes nest under the step (a no-op unless ``OTEL_*`` configure an
     exporter; see the README's Tracing section)."""
+
+    if inspect.isgeneratorfunction(compute):
+
+        @functools.wraps(compute)
+        def run_yielding(context: AssetExecutionContext, *args: Any, **kwargs: Any) -> Any:
+            with step_span(context.asset_key.to_user_string(), context.run.run_id):
+                yield from compute(context, *args, **kwargs)
+
+        return run_yielding
 
     @functools.wraps(compute)
     def run(context: AssetExecutionContext, *args: Any, **kwargs: Any) -> Any:
