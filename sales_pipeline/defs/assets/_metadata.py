@@ -38,6 +38,7 @@ VENDOR_FIGURES = {
     "retries": "retries",
     "429s": "rate_limited_429",
     "credits": "credits_used",
+    "deprecation_notices": "deprecation_notices",
 }
 """Metadata key suffix -> the client's ``metrics_snapshot()`` field, per vendor."""
 
@@ -48,7 +49,8 @@ def rounded(value: float) -> MetadataValue:
 
 
 def api_metadata(log: DagsterLogManager, *clients: VendorClient) -> dict[str, MetadataValue]:
-    """Per vendor: ``<vendor>_requests``, ``_retries``, ``_429s`` and ``_credits`` as numbers,
+    """Per vendor: ``<vendor>_requests``, ``_retries``, ``_429s``, ``_credits`` and
+    ``_deprecation_notices`` (endpoints the vendor said are deprecated) as numbers,
     and every counter and latency percentile as ``<vendor>_api`` (JSON). Logs one summary line
     per vendor to the run's event log (``log``), where it is a structured event of the step."""
     metadata: dict[str, MetadataValue] = {}
@@ -60,9 +62,14 @@ def api_metadata(log: DagsterLogManager, *clients: VendorClient) -> dict[str, Me
         metadata[f"{vendor}_retries"] = MetadataValue.int(int(figures["retries"]))
         metadata[f"{vendor}_429s"] = MetadataValue.int(int(figures["429s"]))
         metadata[f"{vendor}_credits"] = rounded(float(figures["credits"]))
+        metadata[f"{vendor}_deprecation_notices"] = MetadataValue.int(
+            int(figures["deprecation_notices"])
+        )
         metadata[f"{vendor}_api"] = MetadataValue.json(
             {k: round(v, DECIMALS) if isinstance(v, float) else v for k, v in snapshot.items()}
         )
+        if figures["deprecation_notices"]:
+            log.warning(f"{vendor} deprecates {snapshot['deprecated_endpoints']}: see doctor")
         log.info(
             f"{vendor}: {figures['requests']} requests, {figures['retries']} retries, "
             f"{figures['429s']} 429s, {snapshot['failed_calls']} failed calls, "
