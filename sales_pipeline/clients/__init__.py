@@ -60,10 +60,14 @@ from sales_pipeline.clients.hubspot import (
     UpsertResult,
 )
 from sales_pipeline.clients.lemlist import (
+    Activity,
     AddLeadOutcome,
     AddLeadResult,
+    Campaign,
+    LeadMembership,
     LemlistClient,
     LemlistSettings,
+    Unsubscribe,
 )
 from sales_pipeline.clients.observability import VendorMetrics, current_run_id, run_context
 from sales_pipeline.clients.ratelimit import RateLimit, RateLimiter, shared_limiter
@@ -73,6 +77,7 @@ from sales_pipeline.clients.tracing import configure_tracing_from_env, step_span
 from sales_pipeline.clients.transport import RetryPolicy, Timeouts, TransportConfig
 
 __all__ = [
+    "Activity",
     "AddLeadOutcome",
     "AddLeadResult",
     "ApiError",
@@ -82,6 +87,7 @@ __all__ = [
     "BasicPasswordAuth",
     "BearerTokenAuth",
     "BreakerState",
+    "Campaign",
     "Cancellation",
     "Cancelled",
     "CircuitBreaker",
@@ -102,6 +108,7 @@ __all__ = [
     "InMemoryTokenStore",
     "InputValidationError",
     "InvalidRequest",
+    "LeadMembership",
     "LemlistClient",
     "LemlistSettings",
     "MatchResult",
@@ -122,6 +129,7 @@ __all__ = [
     "Timeouts",
     "TokenStore",
     "TransportConfig",
+    "Unsubscribe",
     "UpsertResult",
     "VendorClient",
     "VendorMetrics",

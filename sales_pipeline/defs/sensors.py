@@ -3,10 +3,9 @@ activity suppresses and queues engagement."""
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from dagster import (
     DefaultSensorStatus,
@@ -17,11 +16,12 @@ from dagster import (
     sensor,
 )
 
+from sales_pipeline.clients import Activity
 from sales_pipeline.defs.descriptions import described
 from sales_pipeline.defs.jobs import engagement_job, pipeline_job
 from sales_pipeline.defs.partitions import daily_partitions
 from sales_pipeline.defs.resources import HubSpotResource, LemlistResource, PipelineStoreResource
-from sales_pipeline.flows.engagement import activity_time, engagements_from_activities
+from sales_pipeline.flows.engagement import engagements_from_activities
 from sales_pipeline.flows.suppress import suppressions_from_activities, sync_unsubscribes
 from sales_pipeline.settings import load_settings
 from sales_pipeline.store.engagement import EngagementQueue
@@ -102,7 +102,7 @@ def hubspot_changes_sensor(
 
 @dataclass(frozen=True)
 class ActivityCursor:
-    """Where the Lemlist sensor stands: the latest ``createdAt`` seen and the ids seen at that
+    """Where the Lemlist sensor stands: the latest activity time seen and the ids seen at that
     instant (Lemlist's ``minDate`` is inclusive, so those come back and are dropped)."""
 
     since: datetime
@@ -120,25 +120,23 @@ class ActivityCursor:
         """The cursor as the sensor stores it."""
         return json.dumps({"since": self.since.isoformat(), "ids": sorted(self.ids)})
 
-    def is_new(self, activity: Mapping[str, Any]) -> bool:
+    def is_new(self, activity: Activity) -> bool:
         """Whether ``activity`` was not processed by an earlier tick."""
-        moment = activity_time(activity)
+        moment = activity.created_at
         if moment is None:
             return True
-        return moment > self.since or (
-            moment == self.since and str(activity.get("_id")) not in self.ids
-        )
+        return moment > self.since or (moment == self.since and str(activity.id) not in self.ids)
 
-    def advanced(self, activities: Iterable[Mapping[str, Any]]) -> "ActivityCursor":
+    def advanced(self, activities: Iterable[Activity]) -> "ActivityCursor":
         """The cursor after processing ``activities`` (new ones, in any order)."""
         latest, ids = self.since, set(self.ids)
         for activity in activities:
-            moment = activity_time(activity)
+            moment = activity.created_at
             if moment is None or moment < latest:
                 continue
             if moment > latest:
                 latest, ids = moment, set()
-            ids.add(str(activity.get("_id")))
+            ids.add(str(activity.id))
         return ActivityCursor(latest, frozenset(ids))
 
 
@@ -160,7 +158,7 @@ def lemlist_activity_sensor(
     interest, bounces and unsubscribes are queued in the store (emails never go into run
     config) and, while any wait, an engagement_writeback run is requested under a run key
     derived from the cursor, so a tick evaluated twice requests it once. The cursor is the
-    latest createdAt seen plus the ids at that instant; it starts 7 days back.
+    latest activity time seen plus the ids at that instant; it starts 7 days back.
     """
     cursor = ActivityCursor.parse(context.cursor)
     pipeline_store = store.get_store()
