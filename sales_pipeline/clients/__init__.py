@@ -40,12 +40,16 @@ from sales_pipeline.clients.errors import (
     ServerError,
 )
 from sales_pipeline.clients.explorium import (
+    ContactInformation,
     EnrichResult,
     EnrichStatus,
     ExploriumClient,
     ExploriumSettings,
+    Firmographics,
     MatchResult,
     MatchStatus,
+    ProspectProfile,
+    person_query,
 )
 from sales_pipeline.clients.hubspot import (
     ContactReadResult,
@@ -93,6 +97,7 @@ __all__ = [
     "CircuitBreaker",
     "CircuitOpen",
     "Conflict",
+    "ContactInformation",
     "ContactReadResult",
     "ContactUpsert",
     "DeprecationNotice",
@@ -100,6 +105,7 @@ __all__ = [
     "EnrichStatus",
     "ExploriumClient",
     "ExploriumSettings",
+    "Firmographics",
     "HeaderKeyAuth",
     "HealthReport",
     "HubSpotClient",
@@ -116,6 +122,7 @@ __all__ = [
     "NotFound",
     "OAuthTokens",
     "PropertyDefinition",
+    "ProspectProfile",
     "QuotaExhausted",
     "RateLimit",
     "RateLimited",
@@ -136,6 +143,7 @@ __all__ = [
     "configure_tracing_from_env",
     "current_run_id",
     "install_redaction",
+    "person_query",
     "redact",
     "run_context",
     "shared_limiter",

@@ -30,10 +30,12 @@ OUTSTANDING_OUTCOMES = frozenset({PushOutcome.PENDING, PushOutcome.DEFERRED})
 
 
 class MatchStatus(StrEnum):
-    """Whether Explorium matched an email to a prospect."""
+    """How one match query ended (the enrichment cache keeps only matched or unmatched)."""
 
     MATCHED = "matched"
     UNMATCHED = "unmatched"
+    FAILED = "failed"
+    """The vendor reported an error for this query."""
 
 
 class SuppressionSource(StrEnum):
@@ -59,7 +61,7 @@ class EmailStatus(StrEnum):
 
 
 EXPLORIUM_EMAIL_STATUSES = (EmailStatus.VALID, EmailStatus.CATCH_ALL, EmailStatus.INVALID)
-"""The values of Explorium's ``professional_email_status``."""
+"""The statuses Explorium verifies a professional email with."""
 
 
 class EnrichmentStatus(StrEnum):

@@ -50,8 +50,8 @@ def combine_enrichment(
 
     Company name and domain prefer firmographics, then the profile (then, for the domain, the
     email's own unless a mailbox provider's); the country is the person's (profile) before the
-    company's. ``email_status`` is Explorium's ``professional_email_status`` when its
-    professional email is the contact's email, else unknown.
+    company's. ``email_status`` is Explorium's verification of its professional email when that
+    is the contact's email, else unknown.
     """
     person = (
         prospect_matches[["email", "prospect_id"]]
@@ -90,7 +90,7 @@ def combine_enrichment(
             "country": first_present(person["country"], person["country_firm"]),
             "linkedin_url": person["linkedin_url"],
             "phone": person["phone"],
-            "email_status": person["professional_email_status"]
+            "email_status": person["professional_email_verification"]
             .where(verified)
             .fillna(EmailStatus.UNKNOWN.value),
             "enriched_at": pd.Timestamp(enriched_at),
