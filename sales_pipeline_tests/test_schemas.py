@@ -33,7 +33,7 @@ def normalized(**overrides: Any) -> dict[str, Any]:
         "phone": None,
         "country": "Germany",
         "opted_out": False,
-        "lastmodifieddate": NOW,
+        "modified_at": NOW,
         "merged_ids": None,
         **overrides,
     }
@@ -82,9 +82,9 @@ def frame(*rows: dict[str, Any]) -> pd.DataFrame:
     ids=["utc", "other-zone", "naive-read-as-utc"],
 )
 def test_contact_timestamps_come_out_in_utc(moment: pd.Timestamp) -> None:
-    checked = NormalizedContacts.validate(frame(normalized(lastmodifieddate=moment)))
-    assert checked["lastmodifieddate"].tolist() == [NOW]
-    assert str(checked["lastmodifieddate"].dtype) == "datetime64[us, UTC]"
+    checked = NormalizedContacts.validate(frame(normalized(modified_at=moment)))
+    assert checked["modified_at"].tolist() == [NOW]
+    assert str(checked["modified_at"].dtype) == "datetime64[us, UTC]"
 
 
 @pytest.mark.parametrize(
@@ -99,8 +99,8 @@ def test_contact_timestamps_come_out_in_utc(moment: pd.Timestamp) -> None:
         normalized(job_title="A" * 256),
         normalized(hubspot_id=""),
         normalized(opted_out=None),
-        normalized(lastmodifieddate="yesterday"),
-        normalized(lastmodifieddate=None),
+        normalized(modified_at="yesterday"),
+        normalized(modified_at=None),
     ],
     ids=[
         "upper-case-email",

@@ -11,8 +11,10 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
+from sales_pipeline.clients.hubspot import read_contact
 from sales_pipeline.domain.outcomes import EmailStatus, ExclusionReason, MatchStatus
 from sales_pipeline.domain.sources import (
+    Contact,
     ContactInformation,
     Firmographics,
     MatchResult,
@@ -50,7 +52,7 @@ def plain(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype(object).where(frame.notna(), None)
 
 
-def contact(record_id: str | None, **properties: str | None) -> dict[str, Any]:
+def hubspot_object(record_id: str | None, **properties: str | None) -> dict[str, Any]:
     """A HubSpot contact object; unset properties are null, as HubSpot sends them."""
     defaults: dict[str, str | None] = {
         "email": f"person{record_id}@acme.com",
@@ -64,6 +66,11 @@ def contact(record_id: str | None, **properties: str | None) -> dict[str, Any]:
         "lastmodifieddate": "2025-07-07T10:00:00.000Z",
     }
     return {"id": record_id, "properties": {**defaults, **properties}}
+
+
+def contact(record_id: str | None, **properties: str | None) -> Contact:
+    """A HubSpot contact as its client hands it on (see :func:`hubspot_object`)."""
+    return read_contact(hubspot_object(record_id, **properties))
 
 
 def ana_profile(**overrides: Any) -> ProspectProfile:
@@ -147,7 +154,7 @@ def test_same_person_in_different_casing_is_merged_into_the_latest_record() -> N
     assert len(valid) == 1
     assert (row["hubspot_id"], row["merged_ids"]) == ("11", "12,10")
     assert (row["job_title"], row["phone"]) == ("CEO", "+49 30 1234")
-    assert row["lastmodifieddate"] == pd.Timestamp("2025-07-07T09:00Z")
+    assert row["modified_at"] == pd.Timestamp("2025-07-07T09:00Z")
 
 
 def test_duplicates_modified_at_the_same_moment_keep_the_lowest_id() -> None:
@@ -175,7 +182,7 @@ def test_an_unreadable_opt_out_is_quarantined_not_guessed() -> None:
     valid, quarantined = normalize_contacts([contact("1", hs_email_optout="maybe")])
     assert valid.empty
     assert quarantined[["field", "reason"]].values.tolist() == [
-        ["hs_email_optout", "invalid: expected true or false"]
+        ["opted_out", "invalid: expected true or false"]
     ]
 
 
@@ -221,10 +228,10 @@ def test_a_ten_kilobyte_value_quarantines_the_contact_with_a_small_masked_copy()
     valid, quarantined = normalize_contacts([contact("5", jobtitle=LONG), contact("6")])
     assert valid["hubspot_id"].tolist() == ["6"]
     assert quarantined[["record_key", "field", "reason"]].values.tolist() == [
-        ["5", "jobtitle", "too_long: 10240 characters, limit 200"]
+        ["5", "job_title", "too_long: 10240 characters, limit 200"]
     ]
     masked = json.loads(quarantined["masked_record_json"].iloc[0])
-    assert masked["jobtitle"] == f"{'A' * 64}... (10240 characters)"
+    assert masked["job_title"] == f"{'A' * 64}... (10240 characters)"
     assert len(quarantined["masked_record_json"].iloc[0]) < 1_000
 
 
@@ -234,7 +241,7 @@ def test_quarantined_records_carry_no_raw_personal_data() -> None:
     )
     _, quarantined = normalize_contacts([record])
     masked = json.loads(quarantined["masked_record_json"].iloc[0])
-    assert (masked["email"], masked["firstname"], masked["lastname"], masked["phone"]) == (
+    assert (masked["email"], masked["first_name"], masked["last_name"], masked["phone"]) == (
         "a***@a***",
         "A***",
         "S***",
@@ -244,10 +251,12 @@ def test_quarantined_records_carry_no_raw_personal_data() -> None:
 
 
 def test_null_and_absent_properties_become_nulls() -> None:
-    sparse = {
-        "id": "1",
-        "properties": {"email": "ana@acme.com", "lastmodifieddate": "2025-07-07T10:00:00Z"},
-    }
+    sparse = read_contact(
+        {
+            "id": "1",
+            "properties": {"email": "ana@acme.com", "lastmodifieddate": "2025-07-07T10:00:00Z"},
+        }
+    )
     nulls = contact("2", firstname=None, lastname=None, company=None, jobtitle=None, country=None)
     valid, quarantined = normalize_contacts([sparse, nulls])
     assert quarantined.empty
@@ -258,18 +267,20 @@ def test_null_and_absent_properties_become_nulls() -> None:
 
 def test_a_record_without_id_or_modification_time_is_quarantined() -> None:
     records = [
-        {"properties": {"email": "ana@acme.com", "lastmodifieddate": "2025-07-07"}},
+        read_contact({"properties": {"email": "ana@acme.com", "lastmodifieddate": "2025-07-07"}}),
         contact("2", lastmodifieddate=None),
         contact("3", lastmodifieddate="last tuesday"),
-        {**contact("4", lastmodifieddate=None), "updatedAt": "2025-07-06T08:00:00Z"},
+        read_contact(
+            {**hubspot_object("4", lastmodifieddate=None), "updatedAt": "2025-07-06T08:00:00Z"}
+        ),
     ]
     valid, quarantined = normalize_contacts(records)
     assert valid["hubspot_id"].tolist() == ["4"]
-    assert valid["lastmodifieddate"].tolist() == [pd.Timestamp("2025-07-06T08:00:00Z")]
+    assert valid["modified_at"].tolist() == [pd.Timestamp("2025-07-06T08:00:00Z")]
     assert quarantined[["record_key", "field", "reason"]].values.tolist() == [
         ["row:0", "id", "missing"],
-        ["2", "lastmodifieddate", "missing"],
-        ["3", "lastmodifieddate", "invalid: not an ISO 8601 timestamp"],
+        ["2", "modified_at", "missing"],
+        ["3", "modified_at", "invalid: not an ISO 8601 timestamp"],
     ]
 
 
@@ -277,7 +288,7 @@ def test_every_faulty_field_of_a_record_is_reported() -> None:
     _, quarantined = normalize_contacts([contact("1", email=None, firstname=LONG)])
     assert quarantined[["field", "reason"]].values.tolist() == [
         ["email", "missing"],
-        ["firstname", "too_long: 10240 characters, limit 100"],
+        ["first_name", "too_long: 10240 characters, limit 100"],
     ]
 
 
@@ -554,7 +565,7 @@ def test_cache_entries_missing_newer_fields_read_as_nulls() -> None:
     assert pd.isna(frame["company_size"].iloc[0])
 
 
-def _contacts(*records: dict[str, Any]) -> pd.DataFrame:
+def _contacts(*records: Contact) -> pd.DataFrame:
     valid, _ = normalize_contacts(list(records))
     return valid
 
@@ -634,7 +645,7 @@ def _scored(**columns: Any) -> pd.DataFrame:
         "country": "germany",
         "linkedin_url": "https://linkedin.com/in/a",
         "enriched_at": pd.Timestamp(NOW),
-        "lastmodifieddate": pd.Timestamp(NOW - timedelta(days=400)),
+        "modified_at": pd.Timestamp(NOW - timedelta(days=400)),
     }
     return pd.DataFrame([{**full, **columns}])
 
@@ -665,7 +676,7 @@ def test_freshness_halves_every_ninety_days() -> None:
 
 
 def test_never_enriched_records_age_from_their_last_modification() -> None:
-    frame = _scored(enriched_at=pd.NaT, lastmodifieddate=pd.Timestamp(NOW - timedelta(days=180)))
+    frame = _scored(enriched_at=pd.NaT, modified_at=pd.Timestamp(NOW - timedelta(days=180)))
     assert confidence_score(frame, NOW).iloc[0] == pytest.approx(1 - 0.20 * 0.75)
 
 
@@ -702,7 +713,7 @@ def _lead(email: str, **columns: Any) -> dict[str, Any]:
         "phone": None,
         "country": "Germany",
         "opted_out": False,
-        "lastmodifieddate": pd.Timestamp(NOW),
+        "modified_at": pd.Timestamp(NOW),
         "merged_ids": None,
         "job_level": "vice president",
         "job_department": "sales",

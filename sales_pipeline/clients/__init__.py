@@ -49,9 +49,11 @@ from sales_pipeline.clients.explorium import (
     MatchResult,
     MatchStatus,
     ProspectProfile,
+    company_query,
     person_query,
 )
 from sales_pipeline.clients.hubspot import (
+    Contact,
     ContactReadResult,
     ContactUpsert,
     HubSpotClient,
@@ -97,6 +99,7 @@ __all__ = [
     "CircuitBreaker",
     "CircuitOpen",
     "Conflict",
+    "Contact",
     "ContactInformation",
     "ContactReadResult",
     "ContactUpsert",
@@ -140,6 +143,7 @@ __all__ = [
     "UpsertResult",
     "VendorClient",
     "VendorMetrics",
+    "company_query",
     "configure_tracing_from_env",
     "current_run_id",
     "install_redaction",

@@ -81,7 +81,7 @@ class ExclusionReason(StrEnum):
     """Why a qualified lead is not pushed, in the order the reasons are checked."""
 
     OPTED_OUT = "opted_out"
-    """HubSpot ``hs_email_optout`` is true (on this contact or a merged duplicate)."""
+    """The contact opted out of email in HubSpot (itself or a merged duplicate)."""
     BOUNCED = "bounced"
     """The email bounced in Lemlist."""
     UNSUBSCRIBED = "unsubscribed"

@@ -8,6 +8,7 @@ nothing past the clients knows a vendor's field names. Text here is as the vendo
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sales_pipeline.domain.outcomes import EmailStatus, MatchStatus
 
@@ -98,3 +99,31 @@ class Firmographics:
     yearly_revenue_range: str | None = None
     industry: str | None = None
     country: str | None = None
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A CRM contact as the CRM holds it (text not yet cleaned: the transforms apply the text
+    policy and quarantine what it refuses).
+
+    Attributes:
+        id: The CRM's record id (None when absent).
+        email, first_name, last_name, company, job_title, phone, country: Text as held.
+        opted_out: The person opted out of email.
+        modified_at: When the contact last changed (None when absent or unreadable).
+        unreadable: ``(field, reason)`` for each value the client could not read (an opt-out
+            flag that is neither true nor false, a timestamp that is not ISO 8601), named as
+            above; such a contact is quarantined, not guessed at.
+    """
+
+    id: str | None
+    email: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    company: str | None = None
+    job_title: str | None = None
+    phone: str | None = None
+    country: str | None = None
+    opted_out: bool = False
+    modified_at: datetime | None = None
+    unreadable: tuple[tuple[str, str], ...] = ()

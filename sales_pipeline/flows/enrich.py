@@ -34,6 +34,7 @@ from sales_pipeline.clients import (
     ExploriumClient,
     InputValidationError,
     InvalidRequest,
+    company_query,
     person_query,
 )
 from sales_pipeline.flows.errors import POISON, STOPPING, describe
@@ -112,7 +113,7 @@ def enrich_chunk(client: ExploriumClient, contacts: pd.DataFrame, now: datetime)
         business_match_domains(people, found_profiles)["company_domain"].dropna().unique().tolist()
     )
     companies = business_matches(
-        domains, client.match_businesses([{"domain": d} for d in domains]) if domains else []
+        domains, client.match_businesses([company_query(d) for d in domains]) if domains else []
     )
     business_ids = companies["business_id"].dropna().unique().tolist()
     facts = company_facts(_found(client.enrich_firmographics(business_ids) if business_ids else []))

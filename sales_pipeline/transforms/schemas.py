@@ -98,7 +98,7 @@ class NormalizedContacts(pa.DataFrameModel):
     phone: Series[str] = _text("phone")
     country: Series[str] = _text("country")
     opted_out: Series[bool]
-    lastmodifieddate: Series[UTCTimestamp] = _utc_timestamp(nullable=False)
+    modified_at: Series[UTCTimestamp] = _utc_timestamp(nullable=False)
     merged_ids: Series[str] = pa.Field(nullable=True)
 
     class Config:
@@ -212,7 +212,7 @@ class QualifiedLeads(EnrichedContacts):
 class QuarantinedRecords(pa.DataFrameModel):
     """Records a stage refused: one row per faulty field, with a masked copy of the record.
 
-    ``field`` names the source's own property (HubSpot's ``jobtitle``, not ``job_title``).
+    ``field`` names the record's field as the pipeline calls it (``job_title``, ``opted_out``).
     """
 
     record_key: Series[str]

@@ -100,7 +100,7 @@ def hubspot_operations(
             for c in hubspot.iter_contacts_modified(NOW - timedelta(days=5), NOW, ["email"])
         ),
         "batch_read_contacts": lambda: [
-            (r.contact_id, r.contact is not None)
+            (r.contact_id, r.properties is not None)
             for r in hubspot.batch_read_contacts(ids, ["email"])
         ],
         "batch_upsert_contacts": lambda: [

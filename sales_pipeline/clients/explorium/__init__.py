@@ -22,6 +22,7 @@ from sales_pipeline.clients.explorium.models import (
 from sales_pipeline.clients.explorium.queries import (
     BUSINESS_QUERY_FIELDS,
     PROSPECT_QUERY_FIELDS,
+    company_query,
     person_query,
 )
 from sales_pipeline.clients.explorium.rules import explorium_rules, read_explorium_quota
@@ -41,6 +42,7 @@ __all__ = [
     "MatchResult",
     "MatchStatus",
     "ProspectProfile",
+    "company_query",
     "explorium_rules",
     "person_query",
     "read_explorium_quota",

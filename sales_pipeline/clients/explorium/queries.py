@@ -41,6 +41,11 @@ def person_query(
     return query
 
 
+def company_query(domain: str) -> dict[str, str]:
+    """The business query for a company known by its domain."""
+    return {"domain": domain}
+
+
 def _present(check: Validator, query: Any, field: str, allowed: Sequence[str]) -> dict[str, Any]:
     """The query's non-empty values, after rejecting unknown keys."""
     mapping = check.mapping(query, field)
