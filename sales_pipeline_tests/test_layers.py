@@ -1,7 +1,9 @@
 """The layers keep their promises (docs/architecture.md): each imports only the layers below it,
-the sandbox and the clients never share code, and neither needs Dagster."""
+the sandbox and the clients never share code, neither needs Dagster, vendor JSON ends at the
+clients, and no module outgrows one subject."""
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +19,7 @@ ALLOWED: dict[str, set[str]] = {
     "store": {"domain", "clients"},
     "transforms": {"domain"},
     "flows": {"domain", "clients", "store", "transforms"},
-    "defs": {"domain", "clients", "settings", "store", "transforms", "flows"},
+    "defs": {"domain", "clients", "settings", "store", "transforms", "flows", "webhooks"},
     "definitions": {"domain", "clients", "settings", "store", "transforms", "flows", "defs"},
     "cli": {
         "domain",
@@ -96,3 +98,87 @@ def test_the_layers_below_the_wiring_load_without_dagster() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     )
     assert answer.stdout.strip() == "[]"
+
+
+VENDOR_FIELDS = {
+    "hubspot": (
+        "firstname",
+        "lastname",
+        "jobtitle",
+        "lastmodifieddate",
+        "hs_email_optout",
+        "hs_object_id",
+        "propertiesWithHistory",
+        "updatedAt",
+        "idProperty",
+    ),
+    "lemlist": ("_id", "leadEmail", "createdAt", "campaignId", "leadId"),
+    "explorium": (
+        "matched_prospects",
+        "matched_businesses",
+        "prospects_to_match",
+        "businesses_to_match",
+        "professions_email",
+        "professional_email_status",
+        "number_of_employees_range",
+        "linkedin_industry_category",
+        "job_level_main",
+        "job_level_array",
+        "job_department_main",
+        "job_department_array",
+        "job_seniority_level",
+        "country_name",
+        "phone_numbers",
+        "mobile_phone",
+    ),
+}
+"""Vendor -> JSON field names of its answers and requests whose name differs from the
+pipeline's own. Only the vendor's client, the webhook receiver (the inbound counterpart of the
+clients: vendor JSON arrives there, is checked, and leaves as inbox events) and the sandbox
+(which plays the vendor) may name them.
+
+Allowed elsewhere, and why:
+
+* Names the vendor and the pipeline share because they mean the same thing: ``email``,
+  ``phone``, ``country``, ``company``, ``company_website``, ``domain``.
+* ``prospect_id`` and ``business_id``: the pipeline's own columns for the Explorium
+  identifiers it keeps (the enrichment cache, ``EnrichedContacts``), not Explorium's JSON.
+* ``hs_lead_status`` and the ``sp_*`` properties: the pipeline's own contract with HubSpot,
+  the values it writes back, so the writeback transforms and flows name them.
+* Lemlist activity types (``emailsReplied``...): values the engagement and suppression rules
+  are stated in, not fields of a JSON shape.
+"""
+
+_VENDOR_FIELD = re.compile(
+    r"\b(" + "|".join(name for names in VENDOR_FIELDS.values() for name in names) + r")\b"
+)
+
+
+VENDOR_EDGES = ("clients", "webhooks", "sandbox")
+"""The layers where the vendors' JSON is read or written."""
+
+
+def test_no_vendor_field_name_appears_outside_the_clients_and_the_sandbox() -> None:
+    """Each client is the only place that knows its vendor's JSON (code, strings and
+    docstrings alike)."""
+    found = [
+        f"{path.relative_to(PACKAGE)}:{number}: {match.group(1)}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path.relative_to(PACKAGE).parts[0] not in VENDOR_EDGES
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        for match in _VENDOR_FIELD.finditer(line)
+    ]
+    assert found == []
+
+
+MAX_MODULE_LINES = 650
+"""The longest a module may grow before it holds more than one subject."""
+
+
+def test_no_module_is_over_650_lines() -> None:
+    long = {
+        str(path.relative_to(PACKAGE)): lines
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
+    }
+    assert long == {}

@@ -1,4 +1,5 @@
-"""The contracts between stages and the vendor-answer models: what they accept and refuse."""
+"""The contracts between stages: what they accept and refuse (vendor answers are checked by
+the clients, see clients/test_explorium_answers.py)."""
 
 from datetime import UTC, datetime
 from typing import Any
@@ -8,15 +9,10 @@ import pytest
 from pandera.errors import SchemaError, SchemaErrors
 
 from sales_pipeline.transforms.schemas import (
-    ContactInformationData,
     ContractViolation,
     EnrichedContacts,
     EnrichmentRecords,
-    FirmographicsData,
-    MatchAlignment,
     NormalizedContacts,
-    ProfileData,
-    ProspectEnrichItem,
     QualifiedLeads,
     validated,
 )
@@ -39,7 +35,7 @@ def normalized(**overrides: Any) -> dict[str, Any]:
         "phone": None,
         "country": "Germany",
         "opted_out": False,
-        "lastmodifieddate": NOW,
+        "modified_at": NOW,
         "merged_ids": None,
         **overrides,
     }
@@ -88,9 +84,9 @@ def frame(*rows: dict[str, Any]) -> pd.DataFrame:
     ids=["utc", "other-zone", "naive-read-as-utc"],
 )
 def test_contact_timestamps_come_out_in_utc(moment: pd.Timestamp) -> None:
-    checked = NormalizedContacts.validate(frame(normalized(lastmodifieddate=moment)))
-    assert checked["lastmodifieddate"].tolist() == [NOW]
-    assert str(checked["lastmodifieddate"].dtype) == "datetime64[us, UTC]"
+    checked = NormalizedContacts.validate(frame(normalized(modified_at=moment)))
+    assert checked["modified_at"].tolist() == [NOW]
+    assert str(checked["modified_at"].dtype) == "datetime64[us, UTC]"
 
 
 @pytest.mark.parametrize(
@@ -105,8 +101,8 @@ def test_contact_timestamps_come_out_in_utc(moment: pd.Timestamp) -> None:
         normalized(job_title="A" * 256),
         normalized(hubspot_id=""),
         normalized(opted_out=None),
-        normalized(lastmodifieddate="yesterday"),
-        normalized(lastmodifieddate=None),
+        normalized(modified_at="yesterday"),
+        normalized(modified_at=None),
     ],
     ids=[
         "upper-case-email",
@@ -232,117 +228,6 @@ def test_a_qualified_lead_is_either_routed_or_excluded_with_a_reason() -> None:
 def test_a_qualified_lead_breaking_the_contract_is_refused(row: dict[str, Any]) -> None:
     with pytest.raises(BROKEN_CONTRACT):
         QualifiedLeads.validate(frame(row))
-
-
-# Vendor answers --------------------------------------------------------------------------------
-
-
-def test_vendor_rows_tolerate_nulls_and_keys_only_some_rows_have() -> None:
-    rows: list[dict[str, Any]] = [
-        {
-            "emails": [{"address": "ana@acme.com", "type": "professional"}],
-            "professions_email": "ana@acme.com",
-            "professional_email_status": "catch-all",
-            "mobile_phone": "+4915112345678",
-        },
-        {"emails": None, "professions_email": None, "professional_email_status": None},
-    ]
-    checked = ContactInformationData.validate(pd.DataFrame.from_records(rows))
-    assert checked["professional_email_status"].isna().tolist() == [False, True]
-
-
-@pytest.mark.parametrize(
-    ("row", "complaint"),
-    [
-        ({"emails": [], "professional_email_status": "valid"}, "professions_email"),
-        (
-            {"emails": [], "professions_email": 42, "professional_email_status": "valid"},
-            "professions_email",
-        ),
-        (
-            {"emails": [], "professions_email": None, "professional_email_status": "VALID"},
-            "professional_email_status",
-        ),
-        (
-            {
-                "emails": [{"mail": "a@b.io"}],
-                "professions_email": None,
-                "professional_email_status": None,
-            },
-            "is_json_list",
-        ),
-        (
-            {
-                "emails": [],
-                "professions_email": None,
-                "professional_email_status": None,
-                "phone_numbers": [{"number": "+1555"}],
-            },
-            "is_json_list",
-        ),
-    ],
-    ids=["key-missing", "wrong-type", "unknown-status", "email-item-shape", "phone-item-shape"],
-)
-def test_a_changed_contact_information_shape_is_refused(
-    row: dict[str, Any], complaint: str
-) -> None:
-    with pytest.raises(SchemaError, match=complaint):
-        ContactInformationData.validate(pd.DataFrame.from_records([row]))
-
-
-def test_profile_arrays_must_be_lists_of_text() -> None:
-    base = {
-        "job_title": "CTO",
-        "job_level_main": None,
-        "job_department_main": None,
-        "company_name": None,
-        "company_website": None,
-        "country_name": None,
-    }
-    ProfileData.validate(pd.DataFrame.from_records([{**base, "job_level_array": ["c-suite"]}]))
-    with pytest.raises(SchemaError, match="is_json_list"):
-        ProfileData.validate(pd.DataFrame.from_records([{**base, "job_level_array": [1]}]))
-
-
-def test_company_sizes_are_explorium_ranges_or_null() -> None:
-    base = {"name": "Acme", "website": None, "country_name": None, "yearly_revenue_range": None}
-    rows = [{**base, "number_of_employees_range": size} for size in ["10001+", None]]
-    FirmographicsData.validate(pd.DataFrame.from_records(rows))
-    with pytest.raises(SchemaError, match="isin"):
-        FirmographicsData.validate(
-            pd.DataFrame.from_records([{**base, "number_of_employees_range": "10000+"}])
-        )
-
-
-def test_bulk_items_need_an_id_and_an_object_as_data() -> None:
-    ProspectEnrichItem.validate(pd.DataFrame.from_records([{"prospect_id": PID, "data": None}]))
-    with pytest.raises(SchemaError):
-        ProspectEnrichItem.validate(pd.DataFrame.from_records([{"prospect_id": None, "data": {}}]))
-    with pytest.raises(SchemaError, match="is_json_object"):
-        ProspectEnrichItem.validate(
-            pd.DataFrame.from_records([{"prospect_id": PID, "data": ["not", "an", "object"]}])
-        )
-
-
-@pytest.mark.parametrize(
-    ("sent", "answered", "echoed", "fits"),
-    [
-        (["a@x.io", "b@x.io"], [True, True], ["A@x.io", None], True),
-        (["a@x.io", None], [True, True], [None, None], False),
-        (["a@x.io", "b@x.io"], [True, False], [None, None], False),
-        (["a@x.io", "b@x.io"], [True, True], ["b@x.io", "a@x.io"], False),
-    ],
-    ids=["aligned", "extra-item", "missing-item", "swapped"],
-)
-def test_match_answers_must_line_up_with_the_inputs(
-    sent: list[str | None], answered: list[bool], echoed: list[str | None], fits: bool
-) -> None:
-    alignment = pd.DataFrame({"sent": sent, "answered": answered, "echoed": echoed})
-    if fits:
-        MatchAlignment.validate(alignment)
-    else:
-        with pytest.raises(SchemaError):
-            MatchAlignment.validate(alignment)
 
 
 def test_a_broken_contract_is_told_without_the_values_that_broke_it() -> None:

@@ -1,4 +1,5 @@
-"""Pure transforms: HubSpot normalization, Explorium parsing, enrichment, scoring, routing."""
+"""Pure transforms: HubSpot normalization, Explorium records as frames, enrichment, scoring,
+routing."""
 
 import dataclasses
 import json
@@ -8,10 +9,17 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from pandera.errors import SchemaError
 from pydantic import ValidationError
 
-from sales_pipeline.domain.outcomes import ExclusionReason
+from sales_pipeline.clients.hubspot import read_contact
+from sales_pipeline.domain.outcomes import EmailStatus, ExclusionReason, MatchStatus
+from sales_pipeline.domain.sources import (
+    Contact,
+    ContactInformation,
+    Firmographics,
+    MatchResult,
+    ProspectProfile,
+)
 from sales_pipeline.domain.text import clean_text
 from sales_pipeline.transforms.contacts import normalize_contacts
 from sales_pipeline.transforms.enrichment import (
@@ -23,11 +31,11 @@ from sales_pipeline.transforms.enrichment import (
     enrichment_from_cache,
 )
 from sales_pipeline.transforms.explorium import (
-    parse_business_matches,
-    parse_contact_information,
-    parse_firmographics,
-    parse_profiles,
-    parse_prospect_matches,
+    business_matches,
+    company_facts,
+    contact_details,
+    profiles,
+    prospect_matches,
 )
 from sales_pipeline.transforms.masking import mask_email, masked_sample
 from sales_pipeline.transforms.qualification import QualificationRules, icp_score, qualify, route
@@ -44,7 +52,7 @@ def plain(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype(object).where(frame.notna(), None)
 
 
-def contact(record_id: str | None, **properties: str | None) -> dict[str, Any]:
+def hubspot_object(record_id: str | None, **properties: str | None) -> dict[str, Any]:
     """A HubSpot contact object; unset properties are null, as HubSpot sends them."""
     defaults: dict[str, str | None] = {
         "email": f"person{record_id}@acme.com",
@@ -60,68 +68,44 @@ def contact(record_id: str | None, **properties: str | None) -> dict[str, Any]:
     return {"id": record_id, "properties": {**defaults, **properties}}
 
 
-def answer(**body: Any) -> dict[str, Any]:
-    """An Explorium answer with its ``response_context``."""
-    context = {"correlation_id": "c0ffee", "request_status": "success", "time_took_in_seconds": 0.1}
-    return {"response_context": context, **body}
+def contact(record_id: str | None, **properties: str | None) -> Contact:
+    """A HubSpot contact as its client hands it on (see :func:`hubspot_object`)."""
+    return read_contact(hubspot_object(record_id, **properties))
 
 
-def bulk(id_key: str, rows: Mapping[str, Mapping[str, Any] | None]) -> dict[str, Any]:
-    """A ``bulk_enrich`` answer: ``{"data": [{id_key: id, "data": {...}}]}``."""
-    data = [{id_key: entity_id, "data": payload} for entity_id, payload in rows.items()]
-    return answer(total_results=len(data), data=data)
-
-
-def matches(emails_to_ids: dict[str, str | None]) -> dict[str, Any]:
-    """A ``/v1/prospects/match`` answer, in input order."""
-    items = [{"input": {"email": e}, "prospect_id": pid} for e, pid in emails_to_ids.items()]
-    total = sum(pid is not None for pid in emails_to_ids.values())
-    return answer(total_results=len(items), total_matches=total, matched_prospects=items)
-
-
-def contact_info(**overrides: Any) -> dict[str, Any]:
-    """A contacts-information ``data`` object for ana@acme.com."""
-    return {
-        "emails": [
-            {"address": "ana.personal@gmail.com", "type": "personal"},
-            {"address": "ana@acme.com", "type": "professional"},
-        ],
-        "professions_email": "ana@acme.com",
-        "professional_email_status": "valid",
+def ana_profile(**overrides: Any) -> ProspectProfile:
+    """Ana's profile as the Explorium client returns it."""
+    return dataclasses.replace(
+        ProspectProfile(
+            job_title="VP of Sales",
+            job_level="vice president",
+            job_department="sales",
+            company_name="Acme",
+            company_website="https://www.acme.com/about",
+            country="germany",
+            linkedin_url="https://www.linkedin.com/in/ana-silva",
+        ),
         **overrides,
-    }
+    )
 
 
-def profile(**overrides: Any) -> dict[str, Any]:
-    """A profile ``data`` object."""
-    return {
-        "full_name": "Ana Silva",
-        "country_name": "germany",
-        "company_name": "Acme",
-        "company_website": "https://www.acme.com/about",
-        "job_title": "VP of Sales",
-        "job_department_main": "sales",
-        "job_department_array": ["sales"],
-        "job_seniority_level": "vp",
-        "job_level_main": "vice president",
-        "job_level_array": ["vice president"],
-        "linkedin": "https://www.linkedin.com/in/ana-silva",
-        **overrides,
-    }
+ACME = Firmographics(
+    name="Acme GmbH",
+    website="https://acme.com",
+    company_size="201-500",
+    yearly_revenue_range="25M-75M",
+    industry="Software Development",
+    country="germany",
+)
 
 
-def firmographics(**overrides: Any) -> dict[str, Any]:
-    """A firmographics ``data`` object."""
-    return {
-        "business_id": BID_ACME,
-        "name": "Acme GmbH",
-        "website": "https://acme.com",
-        "country_name": "germany",
-        "number_of_employees_range": "201-500",
-        "yearly_revenue_range": "25M-75M",
-        "linkedin_industry_category": "Software Development",
-        **overrides,
-    }
+def matched(emails_to_ids: Mapping[str, str | None]) -> Any:
+    """Prospect matches of ``emails_to_ids`` (None: unmatched), in input order."""
+    results = [
+        MatchResult(i, MatchStatus.MATCHED if pid else MatchStatus.UNMATCHED, pid)
+        for i, pid in enumerate(emails_to_ids.values())
+    ]
+    return prospect_matches(list(emails_to_ids), results)
 
 
 # HubSpot contacts ------------------------------------------------------------------------------
@@ -170,7 +154,7 @@ def test_same_person_in_different_casing_is_merged_into_the_latest_record() -> N
     assert len(valid) == 1
     assert (row["hubspot_id"], row["merged_ids"]) == ("11", "12,10")
     assert (row["job_title"], row["phone"]) == ("CEO", "+49 30 1234")
-    assert row["lastmodifieddate"] == pd.Timestamp("2025-07-07T09:00Z")
+    assert row["modified_at"] == pd.Timestamp("2025-07-07T09:00Z")
 
 
 def test_duplicates_modified_at_the_same_moment_keep_the_lowest_id() -> None:
@@ -198,7 +182,7 @@ def test_an_unreadable_opt_out_is_quarantined_not_guessed() -> None:
     valid, quarantined = normalize_contacts([contact("1", hs_email_optout="maybe")])
     assert valid.empty
     assert quarantined[["field", "reason"]].values.tolist() == [
-        ["hs_email_optout", "invalid: expected true or false"]
+        ["opted_out", "invalid: expected true or false"]
     ]
 
 
@@ -244,10 +228,10 @@ def test_a_ten_kilobyte_value_quarantines_the_contact_with_a_small_masked_copy()
     valid, quarantined = normalize_contacts([contact("5", jobtitle=LONG), contact("6")])
     assert valid["hubspot_id"].tolist() == ["6"]
     assert quarantined[["record_key", "field", "reason"]].values.tolist() == [
-        ["5", "jobtitle", "too_long: 10240 characters, limit 200"]
+        ["5", "job_title", "too_long: 10240 characters, limit 200"]
     ]
     masked = json.loads(quarantined["masked_record_json"].iloc[0])
-    assert masked["jobtitle"] == f"{'A' * 64}... (10240 characters)"
+    assert masked["job_title"] == f"{'A' * 64}... (10240 characters)"
     assert len(quarantined["masked_record_json"].iloc[0]) < 1_000
 
 
@@ -257,7 +241,7 @@ def test_quarantined_records_carry_no_raw_personal_data() -> None:
     )
     _, quarantined = normalize_contacts([record])
     masked = json.loads(quarantined["masked_record_json"].iloc[0])
-    assert (masked["email"], masked["firstname"], masked["lastname"], masked["phone"]) == (
+    assert (masked["email"], masked["first_name"], masked["last_name"], masked["phone"]) == (
         "a***@a***",
         "A***",
         "S***",
@@ -267,10 +251,12 @@ def test_quarantined_records_carry_no_raw_personal_data() -> None:
 
 
 def test_null_and_absent_properties_become_nulls() -> None:
-    sparse = {
-        "id": "1",
-        "properties": {"email": "ana@acme.com", "lastmodifieddate": "2025-07-07T10:00:00Z"},
-    }
+    sparse = read_contact(
+        {
+            "id": "1",
+            "properties": {"email": "ana@acme.com", "lastmodifieddate": "2025-07-07T10:00:00Z"},
+        }
+    )
     nulls = contact("2", firstname=None, lastname=None, company=None, jobtitle=None, country=None)
     valid, quarantined = normalize_contacts([sparse, nulls])
     assert quarantined.empty
@@ -281,18 +267,20 @@ def test_null_and_absent_properties_become_nulls() -> None:
 
 def test_a_record_without_id_or_modification_time_is_quarantined() -> None:
     records = [
-        {"properties": {"email": "ana@acme.com", "lastmodifieddate": "2025-07-07"}},
+        read_contact({"properties": {"email": "ana@acme.com", "lastmodifieddate": "2025-07-07"}}),
         contact("2", lastmodifieddate=None),
         contact("3", lastmodifieddate="last tuesday"),
-        {**contact("4", lastmodifieddate=None), "updatedAt": "2025-07-06T08:00:00Z"},
+        read_contact(
+            {**hubspot_object("4", lastmodifieddate=None), "updatedAt": "2025-07-06T08:00:00Z"}
+        ),
     ]
     valid, quarantined = normalize_contacts(records)
     assert valid["hubspot_id"].tolist() == ["4"]
-    assert valid["lastmodifieddate"].tolist() == [pd.Timestamp("2025-07-06T08:00:00Z")]
+    assert valid["modified_at"].tolist() == [pd.Timestamp("2025-07-06T08:00:00Z")]
     assert quarantined[["record_key", "field", "reason"]].values.tolist() == [
         ["row:0", "id", "missing"],
-        ["2", "lastmodifieddate", "missing"],
-        ["3", "lastmodifieddate", "invalid: not an ISO 8601 timestamp"],
+        ["2", "modified_at", "missing"],
+        ["3", "modified_at", "invalid: not an ISO 8601 timestamp"],
     ]
 
 
@@ -300,7 +288,7 @@ def test_every_faulty_field_of_a_record_is_reported() -> None:
     _, quarantined = normalize_contacts([contact("1", email=None, firstname=LONG)])
     assert quarantined[["field", "reason"]].values.tolist() == [
         ["email", "missing"],
-        ["firstname", "too_long: 10240 characters, limit 100"],
+        ["first_name", "too_long: 10240 characters, limit 100"],
     ]
 
 
@@ -365,148 +353,73 @@ def test_masked_sample_masks_personal_columns_only() -> None:
     assert frame["email"].iloc[0] == "ana@acme.com"
 
 
-# Explorium answers -----------------------------------------------------------------------------
+# Explorium records as frames -------------------------------------------------------------------
 
 
 def test_prospect_matches_pair_each_email_with_its_id_in_input_order() -> None:
-    parsed = parse_prospect_matches(
-        matches({"Ana@Acme.com": PID_ANA, "ghost@acme.com": None}),
-        ["Ana@Acme.com", "ghost@acme.com"],
+    parsed = prospect_matches(
+        ["Ana@Acme.com", "ghost@acme.com", "cy@acme.com"],
+        [
+            MatchResult(0, MatchStatus.MATCHED, PID_ANA),
+            MatchResult(1, MatchStatus.UNMATCHED),
+            MatchResult(2, MatchStatus.FAILED, reason="invalid: bad input"),
+        ],
     )
     assert plain(parsed).to_dict("list") == {
-        "email": ["ana@acme.com", "ghost@acme.com"],
-        "prospect_id": [PID_ANA, None],
-        "match_error": [None, None],
+        "email": ["ana@acme.com", "ghost@acme.com", "cy@acme.com"],
+        "prospect_id": [PID_ANA, None, None],
+        "match_error": [None, None, "invalid: bad input"],
     }
 
 
-def test_prospect_match_errors_are_kept_per_item() -> None:
-    body = matches({"ana@acme.com": None})
-    body["matched_prospects"][0] |= {"error": "bad input", "error_type": "validation_error"}
-    parsed = parse_prospect_matches(body, ["ana@acme.com"])
-    assert parsed["match_error"].tolist() == ["bad input"]
-
-
-@pytest.mark.parametrize(
-    "sent",
-    [["ana@acme.com"], ["ana@acme.com", "bob@acme.com", "cy@acme.com"], ["bob@acme.com", "x@y.io"]],
-)
-def test_prospect_matches_that_do_not_line_up_with_the_input_are_refused(sent: list[str]) -> None:
-    body = matches({"ana@acme.com": PID_ANA, "bob@acme.com": PID_BOB})
-    with pytest.raises(SchemaError):
-        parse_prospect_matches(body, sent)
-
-
-@pytest.mark.parametrize(
-    "broken",
-    [
-        {"matches": []},
-        {"matched_prospects": "none"},
-        {"matched_prospects": [{"input": {"email": "ana@acme.com"}, "id": PID_ANA}]},
-        {"matched_prospects": [{"input": {"email": "ana@acme.com"}, "prospect_id": "42"}]},
-        {"matched_prospects": [{"input": "ana@acme.com", "prospect_id": PID_ANA}]},
-    ],
-    ids=["no-list", "list-not-a-list", "id-renamed", "id-malformed", "input-not-object"],
-)
-def test_a_changed_match_answer_is_refused(broken: dict[str, Any]) -> None:
-    with pytest.raises(SchemaError):
-        parse_prospect_matches(answer(**broken), ["ana@acme.com"])
-
-
 def test_business_matches_pair_each_domain_with_its_id() -> None:
-    items = [
-        {"input": {"domain": "acme.com"}, "business_id": BID_ACME},
-        {"input": {"domain": "unknown.io"}, "business_id": None},
-    ]
-    parsed = parse_business_matches(answer(matched_businesses=items), ["acme.com", "unknown.io"])
+    parsed = business_matches(
+        ["acme.com", "unknown.io"],
+        [MatchResult(0, MatchStatus.MATCHED, BID_ACME), MatchResult(1, MatchStatus.UNMATCHED)],
+    )
     assert plain(parsed[["company_domain", "business_id"]]).values.tolist() == [
         ["acme.com", BID_ACME],
         ["unknown.io", None],
     ]
 
 
-def test_contact_information_takes_the_professional_email_and_its_status() -> None:
-    parsed = parse_contact_information(
-        bulk("prospect_id", {PID_ANA: contact_info(mobile_phone="+4915112345678")})
+def test_contact_details_normalize_the_professional_email() -> None:
+    parsed = contact_details(
+        {
+            PID_ANA: ContactInformation("Ana@Acme.com ", EmailStatus.VALID, "+4915112345678"),
+            PID_BOB: ContactInformation(),
+        }
     )
-    assert parsed.to_dict("records") == [
+    assert plain(parsed).to_dict("records") == [
         {
             "prospect_id": PID_ANA,
             "professional_email": "ana@acme.com",
-            "professional_email_status": "valid",
+            "professional_email_verification": "valid",
             "phone": "+4915112345678",
-        }
+        },
+        {
+            "prospect_id": PID_BOB,
+            "professional_email": None,
+            "professional_email_verification": None,
+            "phone": None,
+        },
     ]
 
 
-def test_contact_information_falls_back_to_the_email_list_and_phone_numbers() -> None:
-    data = contact_info(
-        professions_email=None,
-        emails=[
-            {"address": "bob@gmail.com", "type": "personal"},
-            {"address": "Bob@Acme.com", "type": "current_professional"},
-        ],
-        professional_email_status="catch-all",
-        phone_numbers=[{"phone_number": "+15550100"}],
-        mobile_phone=None,
-    )
-    parsed = parse_contact_information(bulk("prospect_id", {PID_BOB: data}))
-    row = parsed.iloc[0]
-    assert (row["professional_email"], row["professional_email_status"], row["phone"]) == (
-        "bob@acme.com",
-        "catch-all",
-        "+15550100",
-    )
-
-
-def test_contact_information_tolerates_nulls_and_keys_some_rows_lack() -> None:
-    sparse = {"emails": None, "professional_email_status": None}
-    parsed = parse_contact_information(
-        bulk("prospect_id", {PID_ANA: contact_info(), PID_BOB: sparse})
-    )
-    assert plain(parsed)["professional_email"].tolist() == ["ana@acme.com", None]
-    assert plain(parsed)["professional_email_status"].tolist() == ["valid", None]
-    assert parsed["phone"].isna().all()
-
-
-def test_prospects_without_data_are_left_out() -> None:
-    parsed = parse_contact_information(
-        bulk("prospect_id", {PID_ANA: contact_info(), PID_BOB: {}, "d" * 40: None})
-    )
-    assert parsed["prospect_id"].tolist() == [PID_ANA]
-    assert parse_contact_information(bulk("prospect_id", {PID_BOB: {}})).empty
-
-
-def test_an_empty_bulk_answer_gives_an_empty_frame() -> None:
-    parsed = parse_profiles(answer(total_results=0, data=[]))
+def test_no_records_give_an_empty_frame_with_the_columns() -> None:
+    parsed = profiles({})
     assert parsed.empty
     assert "job_level" in parsed.columns
 
 
-@pytest.mark.parametrize(
-    "data",
-    [
-        {"professional_email": "ana@acme.com", "emails": [], "professional_email_status": "valid"},
-        contact_info(professional_email_status="deliverable"),
-        contact_info(emails="ana@acme.com"),
-        contact_info(emails=[{"email": "ana@acme.com"}]),
-        contact_info(professions_email=["ana@acme.com"]),
-    ],
-    ids=["typo-fixed-by-vendor", "unknown-status", "emails-not-list", "email-key", "not-text"],
-)
-def test_a_changed_contact_information_answer_is_refused(data: dict[str, Any]) -> None:
-    with pytest.raises(SchemaError):
-        parse_contact_information(bulk("prospect_id", {PID_ANA: data}))
-
-
-def test_a_malformed_prospect_id_in_a_bulk_answer_is_refused() -> None:
-    with pytest.raises(SchemaError):
-        parse_contact_information(bulk("prospect_id", {"123": contact_info()}))
-
-
-def test_profiles_take_main_fields_and_a_domain_from_the_website() -> None:
-    parsed = parse_profiles(bulk("prospect_id", {PID_ANA: profile()}))
-    assert parsed.to_dict("records") == [
+def test_profiles_lower_case_levels_and_take_a_domain_from_the_website() -> None:
+    parsed = profiles(
+        {
+            PID_ANA: ana_profile(job_level="Vice President"),
+            PID_BOB: ProspectProfile(job_level="CXO", company_website="not a website"),
+        }
+    )
+    assert plain(parsed).to_dict("records") == [
         {
             "prospect_id": PID_ANA,
             "job_title": "VP of Sales",
@@ -516,48 +429,28 @@ def test_profiles_take_main_fields_and_a_domain_from_the_website() -> None:
             "company_domain": "acme.com",
             "country": "germany",
             "linkedin_url": "https://www.linkedin.com/in/ana-silva",
-        }
+        },
+        {
+            "prospect_id": PID_BOB,
+            "job_title": None,
+            "job_level": "cxo",
+            "job_department": None,
+            "company_name": None,
+            "company_domain": None,
+            "country": None,
+            "linkedin_url": None,
+        },
     ]
-
-
-def test_profiles_fall_back_to_arrays_and_seniority_when_main_fields_are_null() -> None:
-    rows = {
-        PID_ANA: profile(
-            job_level_main=None, job_level_array=["Director"], job_department_main=None
-        ),
-        PID_BOB: profile(
-            job_level_main=None,
-            job_level_array=[],
-            job_seniority_level="CXO",
-            job_department_main=None,
-            job_department_array=None,
-            company_website="not a website",
-        ),
-    }
-    parsed = parse_profiles(bulk("prospect_id", rows))
-    assert plain(parsed[["job_level", "job_department", "company_domain"]]).values.tolist() == [
-        ["director", "sales", "acme.com"],
-        ["cxo", None, None],
-    ]
-
-
-def test_profiles_answer_without_job_level_main_is_refused() -> None:
-    data = profile()
-    del data["job_level_main"]
-    with pytest.raises(SchemaError, match="job_level_main"):
-        parse_profiles(bulk("prospect_id", {PID_ANA: data}))
 
 
 def test_vendor_text_is_cleaned_and_cut_to_the_column_limit() -> None:
-    parsed = parse_profiles(
-        bulk("prospect_id", {PID_ANA: profile(job_title=f"<b>{LONG}</b>", company_name="  ")})
-    )
+    parsed = profiles({PID_ANA: ana_profile(job_title=f"<b>{LONG}</b>", company_name="  ")})
     assert parsed["job_title"].iloc[0] == "A" * 200
     assert pd.isna(parsed["company_name"].iloc[0])
 
 
-def test_firmographics_give_size_revenue_industry_and_domain() -> None:
-    parsed = parse_firmographics(bulk("business_id", {BID_ACME: firmographics()}))
+def test_company_facts_give_size_revenue_industry_and_domain() -> None:
+    parsed = company_facts({BID_ACME: ACME})
     assert parsed.to_dict("records") == [
         {
             "business_id": BID_ACME,
@@ -571,20 +464,6 @@ def test_firmographics_give_size_revenue_industry_and_domain() -> None:
     ]
 
 
-@pytest.mark.parametrize(
-    "data",
-    [
-        firmographics(number_of_employees_range="200-500"),
-        firmographics(number_of_employees_range=250),
-        {k: v for k, v in firmographics().items() if k != "yearly_revenue_range"},
-    ],
-    ids=["unknown-size", "size-not-text", "revenue-key-missing"],
-)
-def test_a_changed_firmographics_answer_is_refused(data: dict[str, Any]) -> None:
-    with pytest.raises(SchemaError):
-        parse_firmographics(bulk("business_id", {BID_ACME: data}))
-
-
 # Enrichment ------------------------------------------------------------------------------------
 
 
@@ -592,39 +471,28 @@ def test_a_changed_firmographics_answer_is_refused(data: dict[str, Any]) -> None
 def explorium_answers() -> dict[str, pd.DataFrame]:
     """Parsed answers for ana@acme.com (matched, valid), bob@gmail.com (matched, his work email
     differs) and ghost@acme.com (unmatched)."""
-    emails = ["ana@acme.com", "bob@gmail.com", "ghost@acme.com"]
-    prospect_matches = parse_prospect_matches(
-        matches(dict(zip(emails, [PID_ANA, PID_BOB, None], strict=True))), emails
+    info = contact_details(
+        {
+            PID_ANA: ContactInformation("ana@acme.com", EmailStatus.VALID),
+            PID_BOB: ContactInformation("bob@beta.io", EmailStatus.VALID),
+        }
     )
-    info = parse_contact_information(
-        bulk(
-            "prospect_id",
-            {
-                PID_ANA: contact_info(),
-                PID_BOB: contact_info(professions_email="bob@beta.io", emails=[]),
-            },
-        )
+    found = profiles(
+        {
+            PID_ANA: ana_profile(),
+            PID_BOB: ana_profile(company_website=None, company_name="Beta", country=None),
+        }
     )
-    profiles = parse_profiles(
-        bulk(
-            "prospect_id",
-            {
-                PID_ANA: profile(),
-                PID_BOB: profile(company_website=None, company_name="Beta", country_name=None),
-            },
-        )
-    )
-    business_matches = parse_business_matches(
-        answer(matched_businesses=[{"input": {"domain": "acme.com"}, "business_id": BID_ACME}]),
-        ["acme.com"],
-    )
-    firms = parse_firmographics(bulk("business_id", {BID_ACME: firmographics()}))
     return {
-        "prospect_matches": prospect_matches,
+        "prospect_matches": matched(
+            {"ana@acme.com": PID_ANA, "bob@gmail.com": PID_BOB, "ghost@acme.com": None}
+        ),
         "contact_information": info,
-        "profiles": profiles,
-        "business_matches": business_matches,
-        "firmographics": firms,
+        "profiles": found,
+        "business_matches": business_matches(
+            ["acme.com"], [MatchResult(0, MatchStatus.MATCHED, BID_ACME)]
+        ),
+        "firmographics": company_facts({BID_ACME: ACME}),
     }
 
 
@@ -683,11 +551,11 @@ def test_enrichment_survives_the_cache_round_trip(
 def test_cache_entries_missing_newer_fields_read_as_nulls() -> None:
     (entry,) = enrichment_cache_entries(
         combine_enrichment(
-            parse_prospect_matches(matches({"ana@acme.com": PID_ANA}), ["ana@acme.com"]),
-            parse_contact_information(bulk("prospect_id", {})),
-            parse_profiles(bulk("prospect_id", {PID_ANA: profile()})),
-            parse_business_matches(answer(matched_businesses=[]), []),
-            parse_firmographics(bulk("business_id", {})),
+            matched({"ana@acme.com": PID_ANA}),
+            contact_details({}),
+            profiles({PID_ANA: ana_profile()}),
+            business_matches([], []),
+            company_facts({}),
             enriched_at=NOW,
         )
     )
@@ -697,7 +565,7 @@ def test_cache_entries_missing_newer_fields_read_as_nulls() -> None:
     assert pd.isna(frame["company_size"].iloc[0])
 
 
-def _contacts(*records: dict[str, Any]) -> pd.DataFrame:
+def _contacts(*records: Contact) -> pd.DataFrame:
     valid, _ = normalize_contacts(list(records))
     return valid
 
@@ -777,7 +645,7 @@ def _scored(**columns: Any) -> pd.DataFrame:
         "country": "germany",
         "linkedin_url": "https://linkedin.com/in/a",
         "enriched_at": pd.Timestamp(NOW),
-        "lastmodifieddate": pd.Timestamp(NOW - timedelta(days=400)),
+        "modified_at": pd.Timestamp(NOW - timedelta(days=400)),
     }
     return pd.DataFrame([{**full, **columns}])
 
@@ -808,7 +676,7 @@ def test_freshness_halves_every_ninety_days() -> None:
 
 
 def test_never_enriched_records_age_from_their_last_modification() -> None:
-    frame = _scored(enriched_at=pd.NaT, lastmodifieddate=pd.Timestamp(NOW - timedelta(days=180)))
+    frame = _scored(enriched_at=pd.NaT, modified_at=pd.Timestamp(NOW - timedelta(days=180)))
     assert confidence_score(frame, NOW).iloc[0] == pytest.approx(1 - 0.20 * 0.75)
 
 
@@ -845,7 +713,7 @@ def _lead(email: str, **columns: Any) -> dict[str, Any]:
         "phone": None,
         "country": "Germany",
         "opted_out": False,
-        "lastmodifieddate": pd.Timestamp(NOW),
+        "modified_at": pd.Timestamp(NOW),
         "merged_ids": None,
         "job_level": "vice president",
         "job_department": "sales",

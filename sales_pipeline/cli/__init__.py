@@ -27,7 +27,7 @@ def _add_sandbox_parser(subparsers: argparse._SubParsersAction[argparse.Argument
         "--bulk-import",
         type=int,
         default=0,
-        help="extra contacts sharing one lastmodifieddate (a bulk-import day)",
+        help="extra contacts sharing one modification time (a bulk-import day)",
     )
     parser.add_argument("--match-rate", type=float, default=0.75, help="share Explorium knows")
     parser.add_argument(

@@ -40,14 +40,20 @@ from sales_pipeline.clients.errors import (
     ServerError,
 )
 from sales_pipeline.clients.explorium import (
+    ContactInformation,
     EnrichResult,
     EnrichStatus,
     ExploriumClient,
     ExploriumSettings,
+    Firmographics,
     MatchResult,
     MatchStatus,
+    ProspectProfile,
+    company_query,
+    person_query,
 )
 from sales_pipeline.clients.hubspot import (
+    Contact,
     ContactReadResult,
     ContactUpsert,
     HubSpotClient,
@@ -60,10 +66,14 @@ from sales_pipeline.clients.hubspot import (
     UpsertResult,
 )
 from sales_pipeline.clients.lemlist import (
+    Activity,
     AddLeadOutcome,
     AddLeadResult,
+    Campaign,
+    LeadMembership,
     LemlistClient,
     LemlistSettings,
+    Unsubscribe,
 )
 from sales_pipeline.clients.observability import VendorMetrics, current_run_id, run_context
 from sales_pipeline.clients.ratelimit import RateLimit, RateLimiter, shared_limiter
@@ -73,6 +83,7 @@ from sales_pipeline.clients.tracing import configure_tracing_from_env, step_span
 from sales_pipeline.clients.transport import RetryPolicy, Timeouts, TransportConfig
 
 __all__ = [
+    "Activity",
     "AddLeadOutcome",
     "AddLeadResult",
     "ApiError",
@@ -82,11 +93,14 @@ __all__ = [
     "BasicPasswordAuth",
     "BearerTokenAuth",
     "BreakerState",
+    "Campaign",
     "Cancellation",
     "Cancelled",
     "CircuitBreaker",
     "CircuitOpen",
     "Conflict",
+    "Contact",
+    "ContactInformation",
     "ContactReadResult",
     "ContactUpsert",
     "DeprecationNotice",
@@ -94,6 +108,7 @@ __all__ = [
     "EnrichStatus",
     "ExploriumClient",
     "ExploriumSettings",
+    "Firmographics",
     "HeaderKeyAuth",
     "HealthReport",
     "HubSpotClient",
@@ -102,6 +117,7 @@ __all__ = [
     "InMemoryTokenStore",
     "InputValidationError",
     "InvalidRequest",
+    "LeadMembership",
     "LemlistClient",
     "LemlistSettings",
     "MatchResult",
@@ -109,6 +125,7 @@ __all__ = [
     "NotFound",
     "OAuthTokens",
     "PropertyDefinition",
+    "ProspectProfile",
     "QuotaExhausted",
     "RateLimit",
     "RateLimited",
@@ -122,12 +139,15 @@ __all__ = [
     "Timeouts",
     "TokenStore",
     "TransportConfig",
+    "Unsubscribe",
     "UpsertResult",
     "VendorClient",
     "VendorMetrics",
+    "company_query",
     "configure_tracing_from_env",
     "current_run_id",
     "install_redaction",
+    "person_query",
     "redact",
     "run_context",
     "shared_limiter",

@@ -4,10 +4,9 @@ request the changed days, Lemlist activity suppresses and queues engagement."""
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from dagster import (
     DefaultSensorStatus,
@@ -18,15 +17,18 @@ from dagster import (
     sensor,
 )
 
+from sales_pipeline.clients import Activity
+from sales_pipeline.clients.lemlist.answers import activity as lemlist_activity
 from sales_pipeline.defs.descriptions import described
 from sales_pipeline.defs.jobs import engagement_job, pipeline_job
 from sales_pipeline.defs.partitions import daily_partitions
 from sales_pipeline.defs.resources import HubSpotResource, LemlistResource, PipelineStoreResource
-from sales_pipeline.flows.engagement import activity_time, engagements_from_activities
+from sales_pipeline.flows.engagement import engagements_from_activities
 from sales_pipeline.flows.suppress import suppressions_from_activities, sync_unsubscribes
 from sales_pipeline.settings import load_settings
 from sales_pipeline.store.engagement import EngagementQueue
 from sales_pipeline.store.inbox import InboxEntry, WebhookInbox, WebhookVendor
+from sales_pipeline.webhooks.checks import hubspot_event_day
 
 # HubSpot changes ------------------------------------------------------------------------------
 
@@ -104,7 +106,7 @@ def hubspot_changes_sensor(
 
 @dataclass(frozen=True)
 class ActivityCursor:
-    """Where the Lemlist sensor stands: the latest ``createdAt`` seen and the ids seen at that
+    """Where the Lemlist sensor stands: the latest activity time seen and the ids seen at that
     instant (Lemlist's ``minDate`` is inclusive, so those come back and are dropped)."""
 
     since: datetime
@@ -122,25 +124,23 @@ class ActivityCursor:
         """The cursor as the sensor stores it."""
         return json.dumps({"since": self.since.isoformat(), "ids": sorted(self.ids)})
 
-    def is_new(self, activity: Mapping[str, Any]) -> bool:
+    def is_new(self, activity: Activity) -> bool:
         """Whether ``activity`` was not processed by an earlier tick."""
-        moment = activity_time(activity)
+        moment = activity.created_at
         if moment is None:
             return True
-        return moment > self.since or (
-            moment == self.since and str(activity.get("_id")) not in self.ids
-        )
+        return moment > self.since or (moment == self.since and str(activity.id) not in self.ids)
 
-    def advanced(self, activities: Iterable[Mapping[str, Any]]) -> "ActivityCursor":
+    def advanced(self, activities: Iterable[Activity]) -> "ActivityCursor":
         """The cursor after processing ``activities`` (new ones, in any order)."""
         latest, ids = self.since, set(self.ids)
         for activity in activities:
-            moment = activity_time(activity)
+            moment = activity.created_at
             if moment is None or moment < latest:
                 continue
             if moment > latest:
                 latest, ids = moment, set()
-            ids.add(str(activity.get("_id")))
+            ids.add(str(activity.id))
         return ActivityCursor(latest, frozenset(ids))
 
 
@@ -162,7 +162,7 @@ def lemlist_activity_sensor(
     interest, bounces and unsubscribes are queued in the store (emails never go into run
     config) and, while any wait, an engagement_writeback run is requested under a run key
     derived from the cursor, so a tick evaluated twice requests it once. The cursor is the
-    latest createdAt seen plus the ids at that instant; it starts 7 days back.
+    latest activity time seen plus the ids at that instant; it starts 7 days back.
     """
     cursor = ActivityCursor.parse(context.cursor)
     pipeline_store = store.get_store()
@@ -205,16 +205,6 @@ def _digest(entries: Iterable[InboxEntry]) -> str:
     return hashlib.sha256(ids.encode()).hexdigest()[:16]
 
 
-def hubspot_event_day(entry: InboxEntry) -> str:
-    """The daily partition a HubSpot contact event moves the contact into: the UTC day it
-    occurred (a creation or a property change sets ``lastmodifieddate`` to that moment), or
-    the day it was received when ``occurredAt`` is missing."""
-    occurred = entry.event.payload.get("occurredAt")
-    if isinstance(occurred, int) and not isinstance(occurred, bool):
-        return datetime.fromtimestamp(occurred / 1000, UTC).date().isoformat()
-    return entry.received_at.astimezone(UTC).date().isoformat()
-
-
 @described(
     sensor,
     SensorDefinition,
@@ -244,7 +234,7 @@ def webhook_inbox_sensor(
     pipeline_store = store.get_store()
     inbox = WebhookInbox(pipeline_store)
     lemlist = inbox.pending(WebhookVendor.LEMLIST, limit=INBOX_PAGE)
-    activities = [entry.event.payload for entry in lemlist]
+    activities = [lemlist_activity(entry.event.payload) for entry in lemlist]
     suppressed = pipeline_store.add_suppressions(suppressions_from_activities(activities))
     queued = EngagementQueue(pipeline_store).add(engagements_from_activities(activities))
     inbox.mark_processed([entry.id for entry in lemlist])
@@ -253,7 +243,9 @@ def webhook_inbox_sensor(
     hubspot = inbox.pending(WebhookVendor.HUBSPOT, received_before=settled, limit=INBOX_PAGE)
     by_day: dict[str, list[InboxEntry]] = {}
     for entry in hubspot:
-        by_day.setdefault(hubspot_event_day(entry), []).append(entry)
+        by_day.setdefault(hubspot_event_day(entry.event.payload, entry.received_at), []).append(
+            entry
+        )
     run_requests = [
         RunRequest(partition_key=day, run_key=f"hubspot-webhook:{day}:{_digest(entries)}")
         for day, entries in sorted(by_day.items())

@@ -30,10 +30,12 @@ OUTSTANDING_OUTCOMES = frozenset({PushOutcome.PENDING, PushOutcome.DEFERRED})
 
 
 class MatchStatus(StrEnum):
-    """Whether Explorium matched an email to a prospect."""
+    """How one match query ended (the enrichment cache keeps only matched or unmatched)."""
 
     MATCHED = "matched"
     UNMATCHED = "unmatched"
+    FAILED = "failed"
+    """The vendor reported an error for this query."""
 
 
 class SuppressionSource(StrEnum):
@@ -59,7 +61,7 @@ class EmailStatus(StrEnum):
 
 
 EXPLORIUM_EMAIL_STATUSES = (EmailStatus.VALID, EmailStatus.CATCH_ALL, EmailStatus.INVALID)
-"""The values of Explorium's ``professional_email_status``."""
+"""The statuses Explorium verifies a professional email with."""
 
 
 class EnrichmentStatus(StrEnum):
@@ -79,7 +81,7 @@ class ExclusionReason(StrEnum):
     """Why a qualified lead is not pushed, in the order the reasons are checked."""
 
     OPTED_OUT = "opted_out"
-    """HubSpot ``hs_email_optout`` is true (on this contact or a merged duplicate)."""
+    """The contact opted out of email in HubSpot (itself or a merged duplicate)."""
     BOUNCED = "bounced"
     """The email bounced in Lemlist."""
     UNSUBSCRIBED = "unsubscribed"

@@ -26,11 +26,9 @@ contact has several engagements waiting, the latest one decides.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
-from typing import Any
 
+from sales_pipeline.clients import Activity
 from sales_pipeline.domain.records import Engagement, normalize_email
-from sales_pipeline.flows.suppress import lemlist_time
 
 LEAD_STATUS: Mapping[str, str] = {
     "emailsReplied": "CONNECTED",
@@ -42,25 +40,23 @@ LEAD_STATUS: Mapping[str, str] = {
 """Lemlist activity type -> HubSpot ``hs_lead_status`` value (see the module docstring)."""
 
 
-def activity_time(activity: Mapping[str, Any]) -> datetime | None:
-    """An activity's ``createdAt`` as an aware datetime, None if unreadable."""
-    return lemlist_time(activity.get("createdAt"))
-
-
-def engagements_from_activities(activities: Iterable[Mapping[str, Any]]) -> list[Engagement]:
+def engagements_from_activities(activities: Iterable[Activity]) -> list[Engagement]:
     """The activities that change a lead status (see :data:`LEAD_STATUS`), as engagements.
 
     Activities without an id, an address or a readable time are left out.
     """
     found = []
     for activity in activities:
-        kind = str(activity.get("type"))
-        activity_id, email = activity.get("_id"), activity.get("leadEmail")
-        moment = activity_time(activity)
+        kind, activity_id, email, moment = (
+            activity.type,
+            activity.id,
+            activity.lead_email,
+            activity.created_at,
+        )
         if (
             kind in LEAD_STATUS
-            and isinstance(activity_id, str)
-            and isinstance(email, str)
+            and activity_id is not None
+            and email is not None
             and "@" in email
             and moment is not None
         ):

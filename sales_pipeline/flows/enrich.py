@@ -1,4 +1,4 @@
-"""Explorium enrichment of contacts: match, bulk-enrich, parse, in chunks of 50.
+"""Explorium enrichment of contacts: match, bulk-enrich, combine, in chunks of 50.
 
 Plain Python over the Explorium client, the transforms and the store (no Dagster), so the asset
 stays a paragraph and the flow can be exercised from a script. Per chunk of at most 50 contacts:
@@ -10,7 +10,7 @@ stays a paragraph and the flow can be exercised from a script. Per chunk of at m
    matched businesses (1 request each, when there are any),
 
 so 50 new contacts cost at most 3 requests plus the 2 business calls. Each chunk's answers are
-cached in the store as soon as they are parsed, so a crash later in the run wastes no credits.
+cached in the store as soon as they are combined, so a crash later in the run wastes no credits.
 
 When Explorium cannot serve (out of credits, breaker open) the remaining contacts are left for a
 later run and the reason is reported; a chunk that fails after its retries is skipped the same
@@ -21,21 +21,21 @@ other contact is enriched.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TypeVar
 
 import pandas as pd
 
 from sales_pipeline.clients import (
     ApiError,
     EnrichResult,
-    EnrichStatus,
     ExploriumClient,
     InputValidationError,
     InvalidRequest,
-    MatchResult,
+    company_query,
+    person_query,
 )
 from sales_pipeline.flows.errors import POISON, STOPPING, describe
 from sales_pipeline.store.pipeline_store import PipelineStore
@@ -46,12 +46,14 @@ from sales_pipeline.transforms.enrichment import (
     enrichment_from_cache,
 )
 from sales_pipeline.transforms.explorium import (
-    parse_business_matches,
-    parse_contact_information,
-    parse_firmographics,
-    parse_profiles,
-    parse_prospect_matches,
+    business_matches,
+    company_facts,
+    contact_details,
+    profiles,
+    prospect_matches,
 )
+
+Record = TypeVar("Record")
 
 _REFUSED: tuple[type[Exception], ...] = (InvalidRequest, InputValidationError, *POISON)
 """Errors of one contact's content: isolate it, enrich the rest."""
@@ -78,80 +80,44 @@ class EnrichmentOutcome:
     """Email -> why Explorium refused the contact (it is quarantined, the others go on)."""
 
 
-def _prospect_query(contact: Mapping[Hashable, Any]) -> dict[str, str]:
-    """The match query for a contact: its email, plus name and company when both are known
-    (Explorium refuses a name without a company)."""
-    query = {"email": str(contact["email"])}
-    first, last, company = (
-        contact.get("first_name"),
-        contact.get("last_name"),
-        contact.get("company"),
-    )
-    if isinstance(company, str) and company and (isinstance(first, str) or isinstance(last, str)):
-        query["full_name"] = " ".join(p for p in (first, last) if isinstance(p, str) and p)
-        query["company_name"] = company
-    return query
+def _text(value: object) -> str | None:
+    """A frame's text value, None for nulls and empty text."""
+    return value if isinstance(value, str) and value else None
 
 
-def _match_answer(
-    list_key: str, id_key: str, keys: Sequence[str], input_key: str, results: Sequence[MatchResult]
-) -> dict[str, Any]:
-    """Per-query results in the vendor's answer shape, for the schema-validated parser."""
-    return {
-        list_key: [
-            {"input": {input_key: key}, id_key: result.entity_id, "error": result.reason}
-            for key, result in zip(keys, results, strict=True)
-        ]
-    }
-
-
-def _bulk_answer(id_key: str, results: Sequence[EnrichResult]) -> dict[str, Any]:
-    """Per-id results in the vendor's answer shape, for the schema-validated parser."""
-    return {
-        "data": [
-            {id_key: result.entity_id, "data": dict(result.data or {})}
-            for result in results
-            if result.status is EnrichStatus.FOUND
-        ]
-    }
+def _found(results: Sequence[EnrichResult[Record]]) -> dict[str, Record]:
+    """Id -> record of the ids Explorium knew something about."""
+    return {result.entity_id: result.data for result in results if result.data is not None}
 
 
 def enrich_chunk(client: ExploriumClient, contacts: pd.DataFrame, now: datetime) -> pd.DataFrame:
     """``EnrichmentRecords`` for up to 50 contacts (columns of ``NormalizedContacts``)."""
+    rows = contacts.to_dict("records")
+    queries = [
+        person_query(
+            str(row["email"]),
+            _text(row.get("first_name")),
+            _text(row.get("last_name")),
+            _text(row.get("company")),
+        )
+        for row in rows
+    ]
     emails = contacts["email"].tolist()
-    matches = client.match_prospects([_prospect_query(row) for row in contacts.to_dict("records")])
-    prospect_matches = parse_prospect_matches(
-        _match_answer("matched_prospects", "prospect_id", emails, "email", matches), emails
+    people = prospect_matches(emails, client.match_prospects(queries))
+    prospect_ids = people["prospect_id"].dropna().unique().tolist()
+    details = contact_details(
+        _found(client.enrich_contacts_information(prospect_ids) if prospect_ids else [])
     )
-    prospect_ids = prospect_matches["prospect_id"].dropna().unique().tolist()
-    contact_information = parse_contact_information(
-        _bulk_answer(
-            "prospect_id", client.enrich_contacts_information(prospect_ids) if prospect_ids else []
-        )
-    )
-    profiles = parse_profiles(
-        _bulk_answer("prospect_id", client.enrich_profiles(prospect_ids) if prospect_ids else [])
-    )
+    found_profiles = profiles(_found(client.enrich_profiles(prospect_ids) if prospect_ids else []))
     domains = (
-        business_match_domains(prospect_matches, profiles)["company_domain"]
-        .dropna()
-        .unique()
-        .tolist()
+        business_match_domains(people, found_profiles)["company_domain"].dropna().unique().tolist()
     )
-    business_results = client.match_businesses([{"domain": d} for d in domains]) if domains else []
-    business_matches = parse_business_matches(
-        _match_answer("matched_businesses", "business_id", domains, "domain", business_results),
-        domains,
+    companies = business_matches(
+        domains, client.match_businesses([company_query(d) for d in domains]) if domains else []
     )
-    business_ids = business_matches["business_id"].dropna().unique().tolist()
-    firmographics = parse_firmographics(
-        _bulk_answer(
-            "business_id", client.enrich_firmographics(business_ids) if business_ids else []
-        )
-    )
-    return combine_enrichment(
-        prospect_matches, contact_information, profiles, business_matches, firmographics, now
-    )
+    business_ids = companies["business_id"].dropna().unique().tolist()
+    facts = company_facts(_found(client.enrich_firmographics(business_ids) if business_ids else []))
+    return combine_enrichment(people, details, found_profiles, companies, facts, now)
 
 
 def enrich_new_contacts(

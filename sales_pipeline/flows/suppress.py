@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
 
-from sales_pipeline.clients import LemlistClient
+from sales_pipeline.clients import Activity, LemlistClient
 from sales_pipeline.domain.outcomes import SuppressionSource
 from sales_pipeline.domain.records import Suppression
 from sales_pipeline.store.pipeline_store import PipelineStore
@@ -24,47 +23,29 @@ ACTIVITY_SUPPRESSIONS: Mapping[str, SuppressionSource] = {
 """Lemlist activity types that put the lead's email on the suppression list, and why."""
 
 
-def lemlist_time(value: Any) -> datetime | None:
-    """A Lemlist timestamp (ISO 8601, ``Z``) as an aware datetime (naive ones read as UTC);
-    None when absent or unreadable."""
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def _moment(value: Any) -> datetime:
-    """When a suppression happened: Lemlist's ``createdAt``, else now."""
-    return lemlist_time(value) or datetime.now(UTC)
+def _moment(value: datetime | None) -> datetime:
+    """When a suppression happened: Lemlist's time for it, else now."""
+    return value or datetime.now(UTC)
 
 
 def sync_unsubscribes(client: LemlistClient, store: PipelineStore) -> int:
     """Copy Lemlist's unsubscribe list (emails and ``@domain`` entries) into the store.
 
-    Returns how many entries were new. Entries whose value is neither an email nor a domain are
-    skipped (Lemlist validates them, so none are expected).
+    Returns how many entries were new.
     """
-    entries = []
-    for record in client.iter_unsubscribes():
-        value = record.get("value")
-        if isinstance(value, str) and "@" in value:
-            entries.append(
-                Suppression(
-                    value, SuppressionSource.LEMLIST_UNSUBSCRIBE, _moment(record.get("createdAt"))
-                )
-            )
+    entries = [
+        Suppression(entry.value, SuppressionSource.LEMLIST_UNSUBSCRIBE, _moment(entry.created_at))
+        for entry in client.iter_unsubscribes()
+    ]
     return store.add_suppressions(entries)
 
 
-def suppressions_from_activities(activities: Iterable[Mapping[str, Any]]) -> list[Suppression]:
+def suppressions_from_activities(activities: Iterable[Activity]) -> list[Suppression]:
     """The suppression entries that bounces, unsubscribes and replies imply."""
     entries = []
     for activity in activities:
-        source = ACTIVITY_SUPPRESSIONS.get(str(activity.get("type")))
-        email = activity.get("leadEmail")
-        if source is not None and isinstance(email, str) and "@" in email:
-            entries.append(Suppression(email, source, _moment(activity.get("createdAt"))))
+        source = ACTIVITY_SUPPRESSIONS.get(activity.type)
+        email = activity.lead_email
+        if source is not None and email is not None and "@" in email:
+            entries.append(Suppression(email, source, _moment(activity.created_at)))
     return entries

@@ -76,11 +76,11 @@ def current_values(
 ) -> dict[str, Mapping[str, str | None]]:
     """What HubSpot holds now of the writeback properties, by lower-cased email."""
     return {
-        str(result.contact["properties"].get("email") or "").lower(): result.contact["properties"]
+        str(result.properties.get("email") or "").lower(): result.properties
         for result in client.batch_read_contacts(
             list(hubspot_ids), ["email", *WRITEBACK_PROPERTIES]
         )
-        if result.contact is not None
+        if result.properties is not None
     }
 
 

@@ -1,6 +1,6 @@
 """What each contact looked like when the pipeline last finished with it.
 
-Every HubSpot write moves a contact's ``lastmodifieddate``, the pipeline's own writeback
+Every HubSpot write moves a contact's modification time, the pipeline's own writeback
 included, so the contact re-enters that day's partition. The fingerprint of its source fields
 (the ones the pipeline reads, never the ``sp_`` properties it writes) is recorded once the
 contact has gone through the whole pipeline; a contact whose fingerprint has not changed since

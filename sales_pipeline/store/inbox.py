@@ -35,8 +35,8 @@ class WebhookVendor(StrEnum):
 class InboxEvent:
     """One verified vendor event, as the receiver stores it.
 
-    ``event_id`` is the vendor's own id for the event (HubSpot's ``eventId``, the Lemlist
-    activity's ``_id``), so every delivery of the same event has the same key.
+    ``event_id`` is the vendor's own id for the event (HubSpot's event id, the Lemlist
+    activity's id), so every delivery of the same event has the same key.
     """
 
     vendor: WebhookVendor

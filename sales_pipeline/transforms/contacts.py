@@ -1,6 +1,7 @@
 """HubSpot contacts normalized into ``NormalizedContacts``, every refused record quarantined.
 
-:func:`normalize_contacts` turns contact objects into :class:`NormalizedContacts` and
+:func:`normalize_contacts` turns the HubSpot client's :class:`Contact` records into
+:class:`NormalizedContacts` and
 :class:`QuarantinedRecords`. Policy, so nothing is dropped silently:
 
 * Text follows the one text policy (:mod:`sales_pipeline.domain.text`): markup, invisible and
@@ -13,9 +14,9 @@
 * A free-text value longer than the policy's limit once cleaned quarantines the contact rather
   than being cut: a 10 KB job title is a broken record a person should look at, and a cut one
   would still end up in a personalized email.
-* ``hs_email_optout`` must be ``true``, ``false`` or unset; anything else is quarantined
-  (we cannot tell whether the person opted out). ``lastmodifieddate`` (falling back to the
-  object's ``updatedAt``) must be an ISO 8601 timestamp.
+* A value the client could not read (an opt-out flag that is neither true nor false: we cannot
+  tell whether the person opted out; a modification time that is not ISO 8601) quarantines the
+  contact with the client's reason; so does a missing modification time.
 * Contacts with the same email in different casing are merged into one row: the most
   recently modified wins, ties go to the lowest HubSpot id (numerically); its empty fields
   are filled from the others in the same order; ``opted_out`` is true if any of them opted
@@ -36,6 +37,7 @@ import pandas as pd
 from pandera.typing.pandas import DataFrame
 
 from sales_pipeline.domain.records import normalize_email
+from sales_pipeline.domain.sources import Contact
 from sales_pipeline.domain.text import (
     DOMAIN_PATTERN,
     clean_text,
@@ -43,7 +45,7 @@ from sales_pipeline.domain.text import (
     overlong,
     printable,
 )
-from sales_pipeline.transforms.masking import _MASKS, mask_email
+from sales_pipeline.transforms.masking import _MASKS
 from sales_pipeline.transforms.schemas import (
     TEXT_MAX_LENGTHS,
     NormalizedContacts,
@@ -51,28 +53,9 @@ from sales_pipeline.transforms.schemas import (
     validated,
 )
 
-HUBSPOT_CONTACT_PROPERTIES = (
-    "email",
-    "firstname",
-    "lastname",
-    "company",
-    "jobtitle",
-    "phone",
-    "country",
-    "hs_email_optout",
-    "lastmodifieddate",
-)
-"""The HubSpot contact properties :func:`normalize_contacts` reads (ask the API for these)."""
-
-_TEXT_PROPERTIES = {
-    "firstname": "first_name",
-    "lastname": "last_name",
-    "company": "company",
-    "jobtitle": "job_title",
-    "phone": "phone",
-    "country": "country",
-}
-"""HubSpot free-text property -> column of :class:`NormalizedContacts`."""
+TEXT_FIELDS = ("first_name", "last_name", "company", "job_title", "phone", "country")
+"""The free-text fields of a :class:`Contact`, named as their :class:`NormalizedContacts`
+columns."""
 
 FREE_MAIL_DOMAINS = frozenset(
     {
@@ -118,17 +101,30 @@ def domain_from_url(values: pd.Series) -> pd.Series:
     return hosts.where(hosts.str.fullmatch(DOMAIN_PATTERN).eq(True))
 
 
-def _contact_frame(raw_records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    """HubSpot contact objects as one row each: ``id`` and the properties we read, as text."""
-    rows = []
-    for record in raw_records:
-        properties = record.get("properties") or {}
-        row = {name: properties.get(name) for name in HUBSPOT_CONTACT_PROPERTIES}
-        row["id"] = record.get("id") or properties.get("hs_object_id")
-        row["lastmodifieddate"] = row["lastmodifieddate"] or record.get("updatedAt")
-        rows.append({name: None if value is None else str(value) for name, value in row.items()})
-    columns = ["id", *HUBSPOT_CONTACT_PROPERTIES]
-    return pd.DataFrame.from_records(rows, columns=columns, index=range(len(rows))).astype("str")
+def _contact_frame(contacts: Sequence[Contact]) -> pd.DataFrame:
+    """One row per contact: id, email, free text, opt-out, modification time and what the
+    client could not read (``unreadable_<field>``)."""
+    rows = [
+        {
+            "id": c.id,
+            "email": c.email,
+            **{name: getattr(c, name) for name in TEXT_FIELDS},
+            "opted_out": c.opted_out,
+            "modified_at": c.modified_at,
+            **{f"unreadable_{name}": reason for name, reason in c.unreadable},
+        }
+        for c in contacts
+    ]
+    columns = ["id", "email", *TEXT_FIELDS, "opted_out", "modified_at", *_UNREADABLE]
+    frame = pd.DataFrame.from_records(rows, columns=columns, index=range(len(rows)))
+    text = ["id", "email", *TEXT_FIELDS, *_UNREADABLE]
+    return frame.astype(dict.fromkeys(text, "str") | {"opted_out": bool}).assign(
+        modified_at=pd.to_datetime(frame["modified_at"], utc=True)
+    )
+
+
+_UNREADABLE = ("unreadable_opted_out", "unreadable_modified_at")
+"""Columns of the values the client could not read."""
 
 
 @dataclass(frozen=True)
@@ -140,7 +136,13 @@ class _Problem:
     reason: pd.Series | str
 
 
-def _length_problems(values: pd.Series, field: str, column: str) -> _Problem:
+def _unreadable(raw: pd.DataFrame, field: str) -> _Problem:
+    """Values of ``field`` the client could not read, with its reason."""
+    reasons = raw[f"unreadable_{field}"]
+    return _Problem(rows=reasons.notna(), field=field, reason=reasons)
+
+
+def _length_problems(values: pd.Series, column: str) -> _Problem:
     """Values that would exceed ``column``'s limit once cleaned: the record is refused rather
     than cut (a 10 KB job title is a broken record a person should look at, and a truncated
     one would still end up in a personalized email)."""
@@ -148,7 +150,7 @@ def _length_problems(values: pd.Series, field: str, column: str) -> _Problem:
     limit = TEXT_MAX_LENGTHS[column]
     return _Problem(
         rows=lengths.notna(),
-        field=field,
+        field=column,
         reason=lengths.map(
             lambda n: f"too_long: {int(n)} characters, limit {limit}", na_action="ignore"
         ),
@@ -156,19 +158,16 @@ def _length_problems(values: pd.Series, field: str, column: str) -> _Problem:
 
 
 def normalize_contacts(
-    raw_records: Sequence[Mapping[str, Any]],
+    contacts: Sequence[Contact],
 ) -> tuple[DataFrame[NormalizedContacts], DataFrame[QuarantinedRecords]]:
     """Normalize, validate and de-duplicate HubSpot contacts (policy in the module docstring).
 
-    ``raw_records`` are contact objects ``{"id", "properties": {...}}``. Returns the valid
-    contacts and the quarantined records.
+    Returns the valid contacts and the quarantined records.
     """
-    raw = _contact_frame(raw_records)
+    raw = _contact_frame(contacts)
     email_problems = raw["email"].map(email_problem, na_action="ignore")
     email = raw["email"].map(normalize_email, na_action="ignore").replace("", None).astype("str")
-    texts = {column: clean_column(raw[name], column) for name, column in _TEXT_PROPERTIES.items()}
-    optout = raw["hs_email_optout"].str.strip().str.lower()
-    modified = pd.to_datetime(raw["lastmodifieddate"], utc=True, errors="coerce", format="ISO8601")
+    texts = {column: clean_column(raw[column], column) for column in TEXT_FIELDS}
 
     problems = [
         _Problem(raw["id"].isna(), "id", "missing"),
@@ -183,42 +182,33 @@ def normalize_contacts(
             "email",
             email_problems.fillna("").map("invalid: {}".format),
         ),
-        *(
-            _length_problems(raw[name], name, column)
-            for name, column in _TEXT_PROPERTIES.items()
-            if column != "phone"
-        ),
+        *(_length_problems(raw[column], column) for column in TEXT_FIELDS if column != "phone"),
+        _unreadable(raw, "opted_out"),
         _Problem(
-            optout.notna() & ~optout.isin(["true", "false", ""]),
-            "hs_email_optout",
-            "invalid: expected true or false",
+            raw["modified_at"].isna() & raw["unreadable_modified_at"].isna(),
+            "modified_at",
+            "missing",
         ),
-        _Problem(raw["lastmodifieddate"].isna(), "lastmodifieddate", "missing"),
-        _Problem(
-            raw["lastmodifieddate"].notna() & modified.isna(),
-            "lastmodifieddate",
-            "invalid: not an ISO 8601 timestamp",
-        ),
+        _unreadable(raw, "modified_at"),
     ]
-    quarantined = _quarantine_rows(raw_records, raw, problems)
+    quarantined = _quarantine_rows(contacts, raw, problems)
     valid = pd.DataFrame(
         {
             "hubspot_id": raw["id"],
             "email": email,
             **texts,
-            "opted_out": optout.eq("true"),
-            "lastmodifieddate": modified,
+            "opted_out": raw["opted_out"],
+            "modified_at": raw["modified_at"],
         }
     ).drop(index=quarantined.index.unique())
-    contacts = _merge_duplicates(valid)
     return (
-        validated(NormalizedContacts, contacts),
+        validated(NormalizedContacts, _merge_duplicates(valid)),
         validated(QuarantinedRecords, quarantined.reset_index(drop=True)),
     )
 
 
 def _quarantine_rows(
-    raw_records: Sequence[Mapping[str, Any]], raw: pd.DataFrame, problems: Iterable[_Problem]
+    contacts: Sequence[Contact], raw: pd.DataFrame, problems: Iterable[_Problem]
 ) -> pd.DataFrame:
     """One row per (record, faulty field), indexed by the record's position in the input."""
     parts = []
@@ -235,9 +225,7 @@ def _quarantine_rows(
         .reindex(positions)
         .fillna(pd.Series(positions, index=positions).map("row:{}".format))
     )
-    masked = {
-        position: _masked_hubspot_record(raw_records[position]) for position in positions.unique()
-    }
+    masked = {position: _masked_contact(contacts[position]) for position in positions.unique()}
     found["masked_record_json"] = positions.map(masked)
     return found
 
@@ -245,7 +233,7 @@ def _quarantine_rows(
 def _merge_duplicates(contacts: pd.DataFrame) -> pd.DataFrame:
     """One row per email: the most recent contact, completed from its duplicates."""
     ordered = contacts.assign(_id_length=contacts["hubspot_id"].str.len()).sort_values(
-        ["email", "lastmodifieddate", "_id_length", "hubspot_id"],
+        ["email", "modified_at", "_id_length", "hubspot_id"],
         ascending=[True, False, True, True],
         kind="stable",
     )
@@ -257,24 +245,25 @@ def _merge_duplicates(contacts: pd.DataFrame) -> pd.DataFrame:
     return merged.reset_index()
 
 
-# Explorium answers ----------------------------------------------------------------------------
+# Quarantine ------------------------------------------------------------------------------------
 
 
-_HUBSPOT_MASKS = {"email": mask_email} | {
-    name: _MASKS[column] for name, column in _TEXT_PROPERTIES.items() if column in _MASKS
-}
-"""How each personal HubSpot property is masked in quarantined records."""
+_CONTACT_MASKS = {name: _MASKS[name] for name in ("email", *TEXT_FIELDS) if name in _MASKS}
+"""How each personal field is masked in quarantined records."""
 
 
-def _masked_hubspot_record(record: Mapping[str, Any]) -> str:
-    """A quarantined HubSpot record as JSON: PII masked, other text cut to 64 characters."""
-    properties = record.get("properties") or {}
-    masked: dict[str, Any] = {"id": record.get("id")}
-    for name in HUBSPOT_CONTACT_PROPERTIES:
-        value = properties.get(name)
+def _masked_contact(contact: Contact) -> str:
+    """A quarantined contact as JSON: PII masked, other text cut to 64 characters."""
+    masked: dict[str, Any] = {
+        "id": contact.id,
+        "opted_out": contact.opted_out,
+        "modified_at": contact.modified_at.isoformat() if contact.modified_at else None,
+        "unreadable": dict(contact.unreadable),
+    }
+    for name in ("email", *TEXT_FIELDS):
+        value = getattr(contact, name)
         if value is not None:
-            value = str(value)
-            mask = _HUBSPOT_MASKS.get(name)
+            mask = _CONTACT_MASKS.get(name)
             if mask is not None:
                 value = mask(value)
             elif len(value) > 64:
@@ -313,7 +302,7 @@ def contact_records(contacts: pd.DataFrame) -> list[dict[str, Any]]:
     """``NormalizedContacts`` rows as JSON-ready dicts (timestamps in ISO 8601), for keeping a
     contact in the store until a later run can finish its work."""
     frame = contacts[list(NormalizedContacts.to_schema().columns)].assign(
-        lastmodifieddate=contacts["lastmodifieddate"].map(lambda moment: moment.isoformat())
+        modified_at=contacts["modified_at"].map(lambda moment: moment.isoformat())
     )
     return [
         {str(name): (None if pd.isna(value) else value) for name, value in row.items()}
@@ -325,8 +314,6 @@ def contacts_from_records(records: Sequence[Mapping[str, Any]]) -> DataFrame[Nor
     """The inverse of :func:`contact_records`, validated."""
     columns = list(NormalizedContacts.to_schema().columns)
     frame = pd.DataFrame(list(records), columns=columns)
-    frame["lastmodifieddate"] = pd.to_datetime(
-        frame["lastmodifieddate"], utc=True, format="ISO8601"
-    )
+    frame["modified_at"] = pd.to_datetime(frame["modified_at"], utc=True, format="ISO8601")
     frame["opted_out"] = frame["opted_out"].astype(bool)
     return validated(NormalizedContacts, frame)

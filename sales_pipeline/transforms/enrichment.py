@@ -50,8 +50,8 @@ def combine_enrichment(
 
     Company name and domain prefer firmographics, then the profile (then, for the domain, the
     email's own unless a mailbox provider's); the country is the person's (profile) before the
-    company's. ``email_status`` is Explorium's ``professional_email_status`` when its
-    professional email is the contact's email, else unknown.
+    company's. ``email_status`` is Explorium's verification of its professional email when that
+    is the contact's email, else unknown.
     """
     person = (
         prospect_matches[["email", "prospect_id"]]
@@ -90,7 +90,7 @@ def combine_enrichment(
             "country": first_present(person["country"], person["country_firm"]),
             "linkedin_url": person["linkedin_url"],
             "phone": person["phone"],
-            "email_status": person["professional_email_status"]
+            "email_status": person["professional_email_verification"]
             .where(verified)
             .fillna(EmailStatus.UNKNOWN.value),
             "enriched_at": pd.Timestamp(enriched_at),
@@ -219,14 +219,14 @@ def confidence_score(enriched: pd.DataFrame, now: datetime) -> pd.Series:
       (valid 1, catch-all 0.5, unknown 0.2, invalid 0).
     * C, completeness: the share of :data:`FIELD_IMPORTANCE` weight whose fields are present.
     * F, freshness: ``0.5 ** (age_days / 90)``, the age of ``enriched_at``, or of
-      ``lastmodifieddate`` for rows never enriched (a time in the future counts as now).
+      ``modified_at`` for rows never enriched (a time in the future counts as now).
     """
     email = enriched["email_status"].map(EMAIL_STATUS_CONFIDENCE).fillna(0.0).astype(float)
     present = pd.DataFrame({f: enriched[f].notna() for f in FIELD_IMPORTANCE})
     weights = pd.Series(FIELD_IMPORTANCE)
     completeness = present.astype(float).mul(weights, axis=1).sum(axis=1) / weights.sum()
     observed = pd.to_datetime(enriched["enriched_at"], utc=True).fillna(
-        pd.to_datetime(enriched["lastmodifieddate"], utc=True)
+        pd.to_datetime(enriched["modified_at"], utc=True)
     )
     age_days = ((pd.Timestamp(now) - observed).dt.total_seconds() / 86_400).clip(lower=0)
     freshness: pd.Series = 0.5 ** (age_days / FRESHNESS_HALF_LIFE_DAYS)

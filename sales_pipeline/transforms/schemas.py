@@ -1,15 +1,13 @@
-"""Pandera models: the contract between the pipeline's stages, and the vendor answers behind them.
+"""Pandera models: the contracts between the pipeline's stages.
 
 Stage models (``strict``: no column more, none less)::
 
     NormalizedContacts  ->  EnrichedContacts (+ enrichment)  ->  QualifiedLeads (+ score, route)
 
-Explorium models describe the answers as the vendor sends them (see shared/api-facts/explorium.md)
-and are checked before any field is read, so a changed answer fails loudly with a
-:class:`pandera.errors.SchemaError`: a documented key missing from every row, a value of the wrong
-type, an unknown enum value. Null values, and keys missing from only some rows, are tolerated:
-the vendor leaves out what it does not know. Parsed enrichment has its own models
-(:class:`ProspectMatches`, :class:`ContactInformation`, ...), built by ``transforms``.
+Enrichment is assembled from per-call frames (:class:`ProspectMatches`, :class:`ContactDetails`,
+:class:`Profiles`, :class:`BusinessMatches`, :class:`CompanyFacts`) built by ``transforms`` from
+the typed records the Explorium client returns. Vendor answers are not checked here: each client
+reads and checks its vendor's JSON once, where the answer arrives.
 """
 
 from collections.abc import Mapping
@@ -18,7 +16,6 @@ from typing import Annotated, Any, TypeVar
 import pandas as pd
 import pandera.errors
 import pandera.pandas as pa
-from pandera import extensions
 from pandera.typing.pandas import DataFrame, Series
 
 from sales_pipeline.domain.outcomes import (
@@ -27,6 +24,7 @@ from sales_pipeline.domain.outcomes import (
     EnrichmentStatus,
     ExclusionReason,
 )
+from sales_pipeline.domain.sources import COMPANY_SIZES
 from sales_pipeline.domain.text import DOMAIN_PATTERN, EMAIL_MAX_LENGTH, EMAIL_PATTERN, MAX_LENGTHS
 from sales_pipeline.transforms.masking import mask_value
 
@@ -41,18 +39,6 @@ so a value that fits here is never refused at send time), plus HubSpot's record 
 UTCTimestamp = Annotated[pd.DatetimeTZDtype, "us", "UTC"]
 """Timezone-aware UTC timestamps, microsecond resolution (pandas 3's default)."""
 
-
-COMPANY_SIZES = (
-    "1-10",
-    "11-50",
-    "51-200",
-    "201-500",
-    "501-1000",
-    "1001-5000",
-    "5001-10000",
-    "10001+",
-)
-"""Explorium's ``number_of_employees_range`` values."""
 
 MATCH_STATUSES = ("matched", "unmatched")
 
@@ -93,36 +79,6 @@ def _utc_timestamp(*, nullable: bool) -> Any:
     return pa.Field(nullable=nullable, coerce=True)
 
 
-def is_json_list(series: pd.Series, *, of: str, key: str | None) -> pd.Series:
-    """Element-wise: a JSON list of objects (``of="object"``, each with ``key`` unless None) or
-    of strings (``of="text"``)."""
-    item_type = Mapping if of == "object" else str
-
-    def valid(value: object) -> bool:
-        """One value is such a list."""
-        return isinstance(value, list) and all(
-            isinstance(item, item_type) and (key is None or key in item) for item in value
-        )
-
-    return series.map(valid)
-
-
-def is_json_object(series: pd.Series) -> pd.Series:
-    """Element-wise: a JSON object."""
-    return series.map(lambda value: isinstance(value, Mapping))
-
-
-extensions.register_check_method(is_json_list, statistics=["of", "key"])
-extensions.register_check_method(is_json_object)
-
-
-LIST_OF_OBJECTS: Mapping[str, Any] = {"is_json_list": {"of": "object", "key": None}}
-"""Field arguments: a JSON list of objects."""
-
-LIST_OF_TEXT: Mapping[str, Any] = {"is_json_list": {"of": "text", "key": None}}
-"""Field arguments: a JSON list of strings."""
-
-
 # Stage contracts ------------------------------------------------------------------------------
 
 
@@ -144,7 +100,7 @@ class NormalizedContacts(pa.DataFrameModel):
     phone: Series[str] = _text("phone")
     country: Series[str] = _text("country")
     opted_out: Series[bool]
-    lastmodifieddate: Series[UTCTimestamp] = _utc_timestamp(nullable=False)
+    modified_at: Series[UTCTimestamp] = _utc_timestamp(nullable=False)
     merged_ids: Series[str] = pa.Field(nullable=True)
 
     class Config:
@@ -163,7 +119,7 @@ class EnrichmentFields(pa.DataFrameModel):
     """What Explorium tells about a person and their company (all nullable but email_status).
 
     ``email_status`` is the verification status of the contact's own email: Explorium's
-    ``professional_email_status`` when its professional email is that address, else unknown.
+    verification of its professional email when that is the contact's address, else unknown.
     """
 
     job_title: Series[str] = _text("job_title")
@@ -258,7 +214,7 @@ class QualifiedLeads(EnrichedContacts):
 class QuarantinedRecords(pa.DataFrameModel):
     """Records a stage refused: one row per faulty field, with a masked copy of the record.
 
-    ``field`` names the source's own property (HubSpot's ``jobtitle``, not ``job_title``).
+    ``field`` names the record's field as the pipeline calls it (``job_title``, ``opted_out``).
     """
 
     record_key: Series[str]
@@ -272,11 +228,11 @@ class QuarantinedRecords(pa.DataFrameModel):
         strict = True
 
 
-# Parsed Explorium answers ---------------------------------------------------------------------
+# Enrichment per call ---------------------------------------------------------------------
 
 
 class ProspectMatches(pa.DataFrameModel):
-    """``/v1/prospects/match`` per email asked: its prospect id, or null and maybe an error."""
+    """Prospect match per email asked: its prospect id, or null and maybe an error."""
 
     email: Series[str] = pa.Field(unique=True)
     prospect_id: Series[str] = _prospect_id(nullable=True)
@@ -289,7 +245,7 @@ class ProspectMatches(pa.DataFrameModel):
 
 
 class BusinessMatches(pa.DataFrameModel):
-    """``/v1/businesses/match`` per company domain asked: its business id, or null."""
+    """Business match per company domain asked: its business id, or null."""
 
     company_domain: Series[str] = pa.Field(unique=True)
     business_id: Series[str] = _business_id(nullable=True)
@@ -301,12 +257,12 @@ class BusinessMatches(pa.DataFrameModel):
         strict = True
 
 
-class ContactInformation(pa.DataFrameModel):
+class ContactDetails(pa.DataFrameModel):
     """Contact details per prospect: professional email, its verification status, a phone."""
 
     prospect_id: Series[str] = pa.Field(unique=True, str_matches=PROSPECT_ID_PATTERN)
     professional_email: Series[str] = pa.Field(nullable=True)
-    professional_email_status: Series[str] = pa.Field(
+    professional_email_verification: Series[str] = pa.Field(
         nullable=True, isin=[s.value for s in EXPLORIUM_EMAIL_STATUSES]
     )
     phone: Series[str] = _text("phone")
@@ -335,7 +291,7 @@ class Profiles(pa.DataFrameModel):
         strict = True
 
 
-class Firmographics(pa.DataFrameModel):
+class CompanyFacts(pa.DataFrameModel):
     """Company facts per business."""
 
     business_id: Series[str] = pa.Field(unique=True, str_matches=BUSINESS_ID_PATTERN)
@@ -350,119 +306,6 @@ class Firmographics(pa.DataFrameModel):
         """Exactly these columns."""
 
         strict = True
-
-
-# Explorium answers as sent ----------------------------------------------------------------------
-# Each answer is checked in two or three layers: the envelope (a one-row frame of the JSON
-# object's keys), the items of its list, then the ``data`` objects of those items.
-
-
-class ProspectMatchAnswer(pa.DataFrameModel):
-    """Envelope of ``/v1/prospects/match``."""
-
-    matched_prospects: Series[object] = pa.Field(**LIST_OF_OBJECTS)
-
-
-class BusinessMatchAnswer(pa.DataFrameModel):
-    """Envelope of ``/v1/businesses/match``."""
-
-    matched_businesses: Series[object] = pa.Field(**LIST_OF_OBJECTS)
-
-
-class BulkEnrichAnswer(pa.DataFrameModel):
-    """Envelope of every ``.../bulk_enrich`` answer."""
-
-    data: Series[object] = pa.Field(**LIST_OF_OBJECTS)
-
-
-class MatchAlignment(pa.DataFrameModel):
-    """Match answers come one item per input, in input order: row i pairs the key sent i-th
-    (``sent``) with whether an i-th item came back (``answered``) and the key that item's
-    ``input`` echoes (``echoed``, null when it echoes none)."""
-
-    sent: Series[str]
-    answered: Series[bool] = pa.Field(isin=[True])
-    echoed: Series[str] = pa.Field(nullable=True)
-
-    @pa.dataframe_check(name="echo_matches_input")
-    @classmethod
-    def echo_matches_input(cls, df: pd.DataFrame) -> pd.Series:
-        """Each echoed key is the key sent at that position (case-insensitively)."""
-        return df["echoed"].isna() | (df["echoed"].str.lower() == df["sent"].str.lower())
-
-
-class ProspectMatchItem(pa.DataFrameModel):
-    """One ``matched_prospects`` item: ``prospect_id`` is null when unmatched."""
-
-    input: Series[object] = pa.Field(nullable=True, is_json_object=())
-    prospect_id: Series[str] = _prospect_id(nullable=True)
-    error: Series[str] | None = pa.Field(nullable=True)
-
-
-class BusinessMatchItem(pa.DataFrameModel):
-    """One ``matched_businesses`` item: ``business_id`` is null when unmatched."""
-
-    input: Series[object] = pa.Field(nullable=True, is_json_object=())
-    business_id: Series[str] = _business_id(nullable=True)
-    error: Series[str] | None = pa.Field(nullable=True)
-
-
-class ProspectEnrichItem(pa.DataFrameModel):
-    """One item of a prospects ``bulk_enrich`` answer."""
-
-    prospect_id: Series[str] = _prospect_id(nullable=False)
-    data: Series[object] = pa.Field(nullable=True, is_json_object=())
-
-
-class BusinessEnrichItem(pa.DataFrameModel):
-    """One item of a businesses ``bulk_enrich`` answer."""
-
-    business_id: Series[str] = _business_id(nullable=False)
-    data: Series[object] = pa.Field(nullable=True, is_json_object=())
-
-
-class ContactInformationData(pa.DataFrameModel):
-    """``data`` of ``/v1/prospects/contacts_information/bulk_enrich`` (note ``professions_email``,
-    the vendor's spelling). The phone keys come only when phones were asked for."""
-
-    emails: Series[object] = pa.Field(
-        nullable=True, is_json_list={"of": "object", "key": "address"}
-    )
-    professions_email: Series[str] = pa.Field(nullable=True)
-    professional_email_status: Series[str] = pa.Field(
-        nullable=True, isin=[s.value for s in EXPLORIUM_EMAIL_STATUSES]
-    )
-    phone_numbers: Series[object] | None = pa.Field(
-        nullable=True, is_json_list={"of": "object", "key": "phone_number"}
-    )
-    mobile_phone: Series[str] | None = pa.Field(nullable=True)
-
-
-class ProfileData(pa.DataFrameModel):
-    """``data`` of ``/v1/prospects/profiles/bulk_enrich`` (there is no ``job_level`` key)."""
-
-    job_title: Series[str] = pa.Field(nullable=True)
-    job_level_main: Series[str] = pa.Field(nullable=True)
-    job_department_main: Series[str] = pa.Field(nullable=True)
-    company_name: Series[str] = pa.Field(nullable=True)
-    company_website: Series[str] = pa.Field(nullable=True)
-    country_name: Series[str] = pa.Field(nullable=True)
-    linkedin: Series[str] | None = pa.Field(nullable=True)
-    job_level_array: Series[object] | None = pa.Field(nullable=True, **LIST_OF_TEXT)
-    job_department_array: Series[object] | None = pa.Field(nullable=True, **LIST_OF_TEXT)
-    job_seniority_level: Series[str] | None = pa.Field(nullable=True)
-
-
-class FirmographicsData(pa.DataFrameModel):
-    """``data`` of ``/v1/businesses/firmographics/bulk_enrich`` (``yearly_revenue_range``, not
-    ``revenue_range``)."""
-
-    name: Series[str] = pa.Field(nullable=True)
-    website: Series[str] = pa.Field(nullable=True)
-    country_name: Series[str] = pa.Field(nullable=True)
-    number_of_employees_range: Series[str] = pa.Field(nullable=True, isin=COMPANY_SIZES)
-    yearly_revenue_range: Series[str] = pa.Field(nullable=True)
-    linkedin_industry_category: Series[str] | None = pa.Field(nullable=True)
 
 
 Model = TypeVar("Model", bound=pa.DataFrameModel)
@@ -515,6 +358,3 @@ def validated(model: type[Model], frame: pd.DataFrame) -> DataFrame[Model]:
         return model.validate(frame[list(columns)].astype(dict.fromkeys(text, "str")), lazy=True)
     except (pandera.errors.SchemaError, pandera.errors.SchemaErrors) as broken:
         raise ContractViolation(model.__name__, failure_summary(broken)) from None
-
-
-# HubSpot contacts -------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sales_pipeline.store.inbox import InboxEvent, WebhookVendor
@@ -159,3 +159,13 @@ def hubspot_events(payload: Any) -> list[InboxEvent]:
             raise RefusedError(400, "HubSpot event has no objectId")
         events.append(InboxEvent(WebhookVendor.HUBSPOT, key, kind, item))
     return events
+
+
+def hubspot_event_day(payload: Mapping[str, Any], received_at: datetime) -> str:
+    """The daily partition a HubSpot contact event moves its contact into: the UTC day it
+    occurred (a creation or a property change sets the contact's modification date to that
+    moment), or the day it was received when the event does not say."""
+    occurred = payload.get("occurredAt")
+    if isinstance(occurred, int) and not isinstance(occurred, bool):
+        return datetime.fromtimestamp(occurred / 1000, UTC).date().isoformat()
+    return received_at.astimezone(UTC).date().isoformat()

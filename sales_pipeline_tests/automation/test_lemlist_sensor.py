@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 from dagster._core.definitions.sensor_definition import SensorExecutionData
 
+from sales_pipeline.clients import Activity
 from sales_pipeline.defs.jobs import engagement_job
 from sales_pipeline.defs.sensors import ActivityCursor, lemlist_activity_sensor
 from sales_pipeline.domain.outcomes import ExclusionReason
@@ -22,10 +23,10 @@ TWO_DAYS = 2 * 86_400
 """Long enough for first emails, replies, bounces, unsubscribes and interest to happen."""
 
 
-def _all_activities(automation: Automation) -> list[dict[str, object]]:
+def _all_activities(automation: Automation) -> list[Activity]:
     with automation.resources.lemlist.get_client() as client:
         since = datetime.now(UTC) - timedelta(days=7)
-        return [dict(a) for a in client.iter_activities(since=since)]
+        return list(client.iter_activities(since=since))
 
 
 def _run_keys(result: SensorExecutionData) -> list[str | None]:
@@ -34,9 +35,10 @@ def _run_keys(result: SensorExecutionData) -> list[str | None]:
 
 def test_the_cursor_keeps_the_latest_instant_and_its_ids() -> None:
     start = ActivityCursor(datetime(2026, 11, 1, tzinfo=UTC), frozenset({"act_a"}))
-    same_instant = {"_id": "act_b", "createdAt": "2026-11-01T00:00:00.000Z"}
-    later = {"_id": "act_c", "createdAt": "2026-11-01T00:00:01.000Z"}
-    assert not start.is_new({"_id": "act_a", "createdAt": "2026-11-01T00:00:00.000Z"})
+    instant = datetime(2026, 11, 1, tzinfo=UTC)
+    same_instant = Activity("act_b", "emailsOpened", created_at=instant)
+    later = Activity("act_c", "emailsOpened", created_at=instant + timedelta(seconds=1))
+    assert not start.is_new(Activity("act_a", "emailsOpened", created_at=instant))
     assert start.is_new(same_instant)
     assert start.is_new(later)
     assert start.advanced([same_instant]).ids == frozenset({"act_a", "act_b"})
@@ -92,7 +94,7 @@ def test_engagement_is_suppressed_at_once_and_written_to_hubspot(automation: Aut
     first = automation.tick(lemlist_activity_sensor, before.cursor)
     assert len(_run_keys(first)) == 1
     assert ActivityCursor.parse(first.cursor).since == max(
-        datetime.fromisoformat(str(a["createdAt"]).replace("Z", "+00:00")) for a in activities
+        a.created_at for a in activities if a.created_at is not None
     )
     with automation.world.store() as store:
         sources = store.suppression_sources(pd.Series(sorted(engaged)))

@@ -6,8 +6,10 @@ import pytest
 
 from sales_pipeline.clients import (
     EnrichStatus,
+    Firmographics,
     InputValidationError,
     MatchStatus,
+    ProspectProfile,
     QuotaExhausted,
 )
 from sales_pipeline_tests.clients.conftest import EXPLORIUM_KEY, Recorded, Scripted
@@ -196,8 +198,8 @@ def test_profiles_and_firmographics_use_the_bulk_endpoints(server, explorium):
     profiles = explorium.enrich_profiles([PROSPECT_A])
     firms = explorium.enrich_firmographics(["e" * 32])
 
-    assert profiles[0].data == {"job_title": "CTO"}
-    assert firms[0].data == {"name": "Acme"}
+    assert profiles[0].data == ProspectProfile(job_title="CTO")
+    assert firms[0].data == Firmographics(name="Acme")
     assert [r.path for r in server.requests] == [
         "/explorium/v1/prospects/profiles/bulk_enrich",
         "/explorium/v1/businesses/firmographics/bulk_enrich",

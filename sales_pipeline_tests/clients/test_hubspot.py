@@ -564,7 +564,7 @@ def test_batch_read_returns_one_result_per_id_including_missing(server, hubspot)
 
     results = hubspot.batch_read_contacts(["11", "12", "11"], ["email"])
 
-    assert [(r.contact_id, r.contact is not None, r.error) for r in results] == [
+    assert [(r.contact_id, r.properties is not None, r.error) for r in results] == [
         ("11", True, None),
         ("12", False, "missing"),
         ("11", True, None),

@@ -157,7 +157,7 @@ def test_list_campaigns_pages_through_the_v2_envelope(server, lemlist):
 def test_list_campaigns_reads_a_bare_array(server, lemlist):
     server.queue(Scripted(json=[{"_id": "cam_a"}, {"_id": "cam_b"}]))
 
-    assert [c["_id"] for c in lemlist.list_campaigns()] == ["cam_a", "cam_b"]
+    assert [c.id for c in lemlist.list_campaigns()] == ["cam_a", "cam_b"]
 
 
 def test_paging_stops_when_a_server_ignores_the_offset(server, lemlist):
@@ -176,7 +176,7 @@ def test_unsubscribes_page_by_offset_until_a_short_page(server, lemlist):
 
     server.handler = unsubscribes
 
-    values = [u["value"] for u in lemlist.iter_unsubscribes()]
+    values = [u.value for u in lemlist.iter_unsubscribes()]
 
     assert len(values) == 130
     assert [(r.param("offset"), r.param("limit")) for r in server.requests] == [
@@ -194,7 +194,7 @@ def test_activities_ask_for_v2_since_a_moment_with_filters(server, lemlist):
         )
     )
 
-    assert [a["_id"] for a in activities] == ["act_1"]
+    assert [(a.id, a.type) for a in activities] == [("act_1", "emailsReplied")]
     request = server.requests[0]
     assert request.path == "/lemlist/api/activities"
     assert request.param("version") == "v2"

@@ -31,7 +31,7 @@ def test_each_operation_has_its_own_cap(server, lemlist):
         lemlist.add_lead_to_campaign("cam_1", {"email": "ann@acme.com"})
     campaigns = lemlist.list_campaigns()
 
-    assert campaigns[0]["_id"] == "lea_1"
+    assert campaigns[0].id == "lea_1"
 
 
 def test_caps_come_from_the_operation_unless_the_deployment_overrides_them():

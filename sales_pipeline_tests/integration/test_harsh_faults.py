@@ -100,7 +100,7 @@ def hubspot_operations(
             for c in hubspot.iter_contacts_modified(NOW - timedelta(days=5), NOW, ["email"])
         ),
         "batch_read_contacts": lambda: [
-            (r.contact_id, r.contact is not None)
+            (r.contact_id, r.properties is not None)
             for r in hubspot.batch_read_contacts(ids, ["email"])
         ],
         "batch_upsert_contacts": lambda: [
@@ -161,18 +161,17 @@ def lemlist_operations(
 
     operations: Operations = {
         "check_health": lambda: lemlist.check_health().ok,
-        "list_campaigns": lambda: sorted(str(c["_id"]) for c in lemlist.list_campaigns()),
+        "list_campaigns": lambda: sorted(c.id for c in lemlist.list_campaigns()),
         "add_lead_to_campaign": lambda: [
             lemlist.add_lead_to_campaign(campaign, {"email": email}).outcome in in_campaign
             for email in emails
         ],
         "get_lead": lambda: [
-            sorted(str(m.get("campaignId")) for m in lemlist.get_lead(email) or [])
-            for email in emails
+            sorted(str(m.campaign_id) for m in lemlist.get_lead(email) or []) for email in emails
         ],
-        "iter_unsubscribes": lambda: sorted(str(u["value"]) for u in lemlist.iter_unsubscribes()),
+        "iter_unsubscribes": lambda: sorted(u.value for u in lemlist.iter_unsubscribes()),
         "iter_activities": lambda: sorted(
-            str(a["_id"]) for a in lemlist.iter_activities(NOW - timedelta(days=30))
+            str(a.id) for a in lemlist.iter_activities(NOW - timedelta(days=30))
         ),
     }
     return [lemlist], operations

@@ -86,7 +86,7 @@ def test_every_lemlist_request_fits_the_published_document(
 ):
     session, captured = sent
     client = clients.lemlist(session=session)
-    campaign = str(client.list_campaigns(status="running")[0]["_id"])
+    campaign = client.list_campaigns(status="running")[0].id
     client.add_lead_to_campaign(
         campaign,
         {

@@ -52,7 +52,7 @@ def test_hubspot_reads_past_one_burst_window_meet_no_429(sandbox, clients: Clien
 
     results = drive(lambda i: hubspot.batch_read_contacts([ids[i]], ["email"]), len(ids))
 
-    assert [result.contact["id"] for [result] in results if result.contact] == ids
+    assert [result.contact_id for [result] in results if result.properties is not None] == ids
     assert_limit_met_without_429(sandbox, "hubspot", snapshot(hubspot), requests=150)
 
 

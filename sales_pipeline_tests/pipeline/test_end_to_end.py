@@ -203,7 +203,7 @@ def test_contacts_deferred_for_two_days_are_finished_by_a_later_days_run(
     degraded = world.run()
     assert degraded["failed_partitions"] == []
     deferred = world.frames("enriched_contacts").query("enrichment_status == 'deferred'")
-    assert set(deferred["lastmodifieddate"].dt.strftime("%Y-%m-%d")) == set(outage)
+    assert set(deferred["modified_at"].dt.strftime("%Y-%m-%d")) == set(outage)
     pushed = {email for _, email in world.lemlist_leads()}
     assert not pushed & set(deferred["email"]), "a deferred contact was pushed unenriched"
 

@@ -56,8 +56,7 @@ def test_lemlist_hooks_fire_as_activities_unfold_and_each_is_stored_once(
         vendors.handle.lemlist_url, api_key=Secret(vendors.handle.credentials.lemlist_key)
     ) as client:
         happened = {
-            str(a["_id"])
-            for a in client.iter_activities(since=datetime.now(UTC) - timedelta(days=1))
+            str(a.id) for a in client.iter_activities(since=datetime.now(UTC) - timedelta(days=1))
         }
     assert len(happened) >= 24
     wait_for(lambda: len(intake.stored()) >= len(happened), "every activity's webhook")
@@ -85,7 +84,7 @@ def test_a_lemlist_hook_for_one_type_receives_only_that_type(
         vendors.handle.lemlist_url, api_key=Secret(vendors.handle.credentials.lemlist_key)
     ) as client:
         since = datetime.now(UTC) - timedelta(days=1)
-        opens = {str(a["_id"]) for a in client.iter_activities(since=since, type="emailsOpened")}
+        opens = {str(a.id) for a in client.iter_activities(since=since, type="emailsOpened")}
     assert opens
     wait_for(lambda: vendors.webhook_stats("lemlist")["queued"] >= len(opens), "the opens")
     wait_for(lambda: len(intake.stored()) >= len(opens), "the opens stored")

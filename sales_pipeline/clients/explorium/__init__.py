@@ -2,21 +2,29 @@
 
 Modules: `client` (the `ExploriumClient`), `endpoints` (every path and the API
 version), `models` (settings and per-record results), `queries` (match query
-validation), `answers` (answers paired with their inputs), `rules` (the
-resolution table rows).
+validation and the person query), `answers` (Explorium's JSON read into typed
+records), `rules` (the resolution table rows).
 """
 
 from sales_pipeline.clients.explorium.client import ExploriumClient
 from sales_pipeline.clients.explorium.endpoints import BULK_MAX, DEFAULT_BASE_URL
 from sales_pipeline.clients.explorium.models import (
     CONTACT_TYPES,
+    ContactInformation,
     EnrichResult,
     EnrichStatus,
     ExploriumSettings,
+    Firmographics,
     MatchResult,
     MatchStatus,
+    ProspectProfile,
 )
-from sales_pipeline.clients.explorium.queries import BUSINESS_QUERY_FIELDS, PROSPECT_QUERY_FIELDS
+from sales_pipeline.clients.explorium.queries import (
+    BUSINESS_QUERY_FIELDS,
+    PROSPECT_QUERY_FIELDS,
+    company_query,
+    person_query,
+)
 from sales_pipeline.clients.explorium.rules import explorium_rules, read_explorium_quota
 
 __all__ = [
@@ -25,12 +33,17 @@ __all__ = [
     "CONTACT_TYPES",
     "DEFAULT_BASE_URL",
     "PROSPECT_QUERY_FIELDS",
+    "ContactInformation",
     "EnrichResult",
     "EnrichStatus",
     "ExploriumClient",
     "ExploriumSettings",
+    "Firmographics",
     "MatchResult",
     "MatchStatus",
+    "ProspectProfile",
+    "company_query",
     "explorium_rules",
+    "person_query",
     "read_explorium_quota",
 ]

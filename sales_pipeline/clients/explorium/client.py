@@ -16,16 +16,23 @@ Dialect notes (see shared/api-facts/explorium.md):
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 
 from sales_pipeline.clients.auth import HeaderKeyAuth
 from sales_pipeline.clients.base import HealthReport, VendorClient, run_batches
 from sales_pipeline.clients.breaker import CircuitBreaker
-from sales_pipeline.clients.explorium.answers import enrich_result, match_results
+from sales_pipeline.clients.explorium.answers import (
+    AnswerReader,
+    contact_information,
+    enrich_results,
+    firmographics,
+    match_results,
+    prospect_profile,
+)
 from sales_pipeline.clients.explorium.endpoints import (
     API_VERSION,
     DEFAULT_BASE_URL,
@@ -35,9 +42,12 @@ from sales_pipeline.clients.explorium.endpoints import (
 )
 from sales_pipeline.clients.explorium.models import (
     CONTACT_TYPES,
+    ContactInformation,
     EnrichResult,
     ExploriumSettings,
+    Firmographics,
     MatchResult,
+    ProspectProfile,
 )
 from sales_pipeline.clients.explorium.queries import (
     BUSINESS_ID,
@@ -53,6 +63,8 @@ from sales_pipeline.clients.resolution import (
 from sales_pipeline.clients.secret import Secret
 from sales_pipeline.clients.transport import Operation, TransportConfig
 from sales_pipeline.clients.validation import Validator
+
+Record = TypeVar("Record")
 
 
 class ExploriumClient(VendorClient):
@@ -118,7 +130,14 @@ class ExploriumClient(VendorClient):
         operation = self._endpoints.match_prospects
         check = Validator(VENDOR, operation.name)
         cleaned = [prospect_query(check, query, i) for i, query in enumerate(queries)]
-        return self._match(operation, "prospects_to_match", "matched_prospects", cleaned)
+        return self._match(
+            operation,
+            "prospects_to_match",
+            "matched_prospects",
+            cleaned,
+            "prospect_id",
+            PROSPECT_ID,
+        )
 
     def match_businesses(self, queries: Sequence[Mapping[str, Any]]) -> list[MatchResult]:
         """Resolve companies to ``business_id``s; one `MatchResult` per query, in order.
@@ -134,11 +153,18 @@ class ExploriumClient(VendorClient):
         operation = self._endpoints.match_businesses
         check = Validator(VENDOR, operation.name)
         cleaned = [business_query(check, query, i) for i, query in enumerate(queries)]
-        return self._match(operation, "businesses_to_match", "matched_businesses", cleaned)
+        return self._match(
+            operation,
+            "businesses_to_match",
+            "matched_businesses",
+            cleaned,
+            "business_id",
+            BUSINESS_ID,
+        )
 
     def enrich_contacts_information(
         self, prospect_ids: Sequence[str], contact_types: Sequence[str] = ("email",)
-    ) -> list[EnrichResult]:
+    ) -> list[EnrichResult[ContactInformation]]:
         """Emails (and phones, if asked) of prospects; one `EnrichResult` per id, in order.
 
         Args:
@@ -171,10 +197,11 @@ class ExploriumClient(VendorClient):
             id_pattern=PROSPECT_ID,
             body_key="prospect_ids",
             extra={"parameters": {"contact_types": types}},
+            parse=contact_information,
             cost=cost,
         )
 
-    def enrich_profiles(self, prospect_ids: Sequence[str]) -> list[EnrichResult]:
+    def enrich_profiles(self, prospect_ids: Sequence[str]) -> list[EnrichResult[ProspectProfile]]:
         """Professional profiles of prospects; one `EnrichResult` per id, in order.
 
         Raises:
@@ -191,10 +218,13 @@ class ExploriumClient(VendorClient):
             id_pattern=PROSPECT_ID,
             body_key="prospect_ids",
             extra={},
+            parse=prospect_profile,
             cost=self.settings.credits_per_profile,
         )
 
-    def enrich_firmographics(self, business_ids: Sequence[str]) -> list[EnrichResult]:
+    def enrich_firmographics(
+        self, business_ids: Sequence[str]
+    ) -> list[EnrichResult[Firmographics]]:
         """Firmographics of businesses; one `EnrichResult` per id, in order.
 
         Raises:
@@ -211,6 +241,7 @@ class ExploriumClient(VendorClient):
             id_pattern=BUSINESS_ID,
             body_key="business_ids",
             extra={},
+            parse=firmographics,
             cost=self.settings.credits_per_firmographics,
         )
 
@@ -230,11 +261,16 @@ class ExploriumClient(VendorClient):
         body_key: str,
         answer_key: str,
         queries: list[dict[str, str]],
+        id_key: str,
+        id_pattern: re.Pattern[str],
     ) -> list[MatchResult]:
+        read = AnswerReader(operation.name)
+
         def match_batch(batch: list[tuple[int, dict[str, str]]]) -> list[MatchResult]:
             body = {body_key: [query for _, query in batch]}
-            rows = self._call_object(operation, json_body=body).get(answer_key) or []
-            return match_results(batch, [row for row in rows if isinstance(row, dict)])
+            answer = self._call_object(operation, json_body=body)
+            rows = read.objects(answer.get(answer_key), answer_key)
+            return match_results(read, batch, rows, id_key, id_pattern)
 
         return run_batches(list(enumerate(queries)), self.settings.match_batch_size, match_batch)
 
@@ -248,8 +284,9 @@ class ExploriumClient(VendorClient):
         id_pattern: re.Pattern[str],
         body_key: str,
         extra: Mapping[str, Any],
+        parse: Callable[[AnswerReader, Mapping[str, Any]], Record],
         cost: float | None,
-    ) -> list[EnrichResult]:
+    ) -> list[EnrichResult[Record]]:
         wanted = [
             check.pattern(
                 value, f"{body_key}[{i}]", id_pattern, f"a {id_key} ({id_pattern.pattern})"
@@ -257,14 +294,11 @@ class ExploriumClient(VendorClient):
             for i, value in enumerate(ids)
         ]
 
-        def enrich_batch(batch: list[str]) -> list[EnrichResult]:
+        read = AnswerReader(operation.name)
+
+        def enrich_batch(batch: list[str]) -> list[EnrichResult[Record]]:
             answer = self._call_object(operation, json_body={body_key: batch, **extra})
-            rows = {
-                str(row.get(id_key)): row.get("data")
-                for row in answer.get("data") or []
-                if isinstance(row, dict)
-            }
-            results = [enrich_result(value, rows.get(value), cost) for value in batch]
+            results = enrich_results(read, answer, batch, id_key, id_pattern, parse, cost)
             self.metrics.add_credits(sum(result.credits for result in results))
             return results
 

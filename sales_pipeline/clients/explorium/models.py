@@ -1,13 +1,37 @@
-"""Explorium's settings and the per-record results the client returns."""
+"""Explorium's settings and the typed per-record results the client returns.
+
+The records themselves (`MatchResult`, `ContactInformation`, `ProspectProfile`,
+`Firmographics`) are the pipeline's own words, defined in `sales_pipeline.domain.sources`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Generic, TypeVar
 
 from sales_pipeline.clients.explorium.endpoints import BULK_MAX
+from sales_pipeline.domain.outcomes import MatchStatus
+from sales_pipeline.domain.sources import (
+    ContactInformation,
+    Firmographics,
+    MatchResult,
+    ProspectProfile,
+)
+
+__all__ = [
+    "CONTACT_TYPES",
+    "ContactInformation",
+    "EnrichResult",
+    "EnrichStatus",
+    "ExploriumSettings",
+    "Firmographics",
+    "MatchResult",
+    "MatchStatus",
+    "ProspectProfile",
+]
+
+Record = TypeVar("Record")
 
 CONTACT_TYPES = frozenset({"email", "phone"})
 
@@ -44,31 +68,6 @@ class ExploriumSettings:
                 raise ValueError(f"{name} must be within 1..{BULK_MAX}")
 
 
-class MatchStatus(Enum):
-    """How one match query ended."""
-
-    MATCHED = "matched"
-    UNMATCHED = "unmatched"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True)
-class MatchResult:
-    """The outcome of one match query, in input order.
-
-    Attributes:
-        index: Position of the query in the input.
-        status: Matched, unmatched, or failed (Explorium reported an error).
-        entity_id: ``prospect_id`` (40 hex) or ``business_id`` (32 hex) when matched.
-        reason: Explorium's ``error_type: error`` (redacted) when failed.
-    """
-
-    index: int
-    status: MatchStatus
-    entity_id: str | None = None
-    reason: str | None = None
-
-
 class EnrichStatus(Enum):
     """Whether Explorium returned data for an id."""
 
@@ -77,17 +76,18 @@ class EnrichStatus(Enum):
 
 
 @dataclass(frozen=True)
-class EnrichResult:
+class EnrichResult(Generic[Record]):
     """Enrichment of one id, in input order.
 
     Attributes:
         entity_id: The prospect or business id.
         status: Found (``data`` set) or not found.
-        data: Explorium's record for the id (its ``data`` object).
+        data: What Explorium told about the id (`ContactInformation`, `ProspectProfile` or
+            `Firmographics`).
         credits: Estimated credits this record cost (0 when not estimated).
     """
 
     entity_id: str
     status: EnrichStatus
-    data: Mapping[str, Any] | None = None
+    data: Record | None = None
     credits: float = 0.0

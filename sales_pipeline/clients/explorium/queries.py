@@ -24,6 +24,28 @@ _PHONE = re.compile(r"\+?[0-9 ().-]{6,25}")
 _NAME_MAX = 256
 
 
+def _name_is_usable(full_name: str | None, company_name: str | None) -> bool:
+    """Explorium matches a full name only within a company: a name needs a company name."""
+    return not full_name or bool(company_name)
+
+
+def person_query(
+    email: str, first_name: str | None, last_name: str | None, company: str | None
+) -> dict[str, str]:
+    """The prospect query for a person: the email, plus the full name and company when the
+    name is usable (see `_name_is_usable`)."""
+    full_name = " ".join(part for part in (first_name, last_name) if part)
+    query = {"email": email}
+    if full_name and _name_is_usable(full_name, company):
+        query |= {"full_name": full_name, "company_name": str(company)}
+    return query
+
+
+def company_query(domain: str) -> dict[str, str]:
+    """The business query for a company known by its domain."""
+    return {"domain": domain}
+
+
 def _present(check: Validator, query: Any, field: str, allowed: Sequence[str]) -> dict[str, Any]:
     """The query's non-empty values, after rejecting unknown keys."""
     mapping = check.mapping(query, field)
@@ -48,7 +70,7 @@ def prospect_query(check: Validator, query: Any, index: int) -> dict[str, str]:
             cleaned[key] = check.pattern(value, path, _PHONE, "a phone number")
         else:
             cleaned[key] = check.required_text(value, path, max_length=_NAME_MAX)
-    if "full_name" in cleaned and "company_name" not in cleaned:
+    if not _name_is_usable(cleaned.get("full_name"), cleaned.get("company_name")):
         check.fail(f"{field}.company_name", "is required with full_name")
     if not cleaned.keys() & {"email", "phone_number", "linkedin", "full_name"}:
         check.fail(field, "needs email, phone_number, linkedin, or full_name with company_name")

@@ -1,12 +1,14 @@
 """HubSpot CRM: the client and what it takes and returns.
 
 Modules: `client` (the `HubSpotClient`), `endpoints` (every path and the API
-versions), `models` (settings and records), `search` (windows past the 10,000
-cap), `batch` (batch read and upsert), `properties` (custom properties),
-`oauth` (tokens and their refresh), `rules` (the resolution table rows).
+versions), `models` (settings and records), `contacts` (HubSpot's contact
+objects read into `Contact`), `search` (windows past the 10,000 cap), `batch`
+(batch read and upsert), `properties` (custom properties), `oauth` (tokens
+and their refresh), `rules` (the resolution table rows).
 """
 
 from sales_pipeline.clients.hubspot.client import HubSpotClient
+from sales_pipeline.clients.hubspot.contacts import CONTACT_PROPERTIES, read_contact
 from sales_pipeline.clients.hubspot.endpoints import (
     BATCH_MAX,
     DEFAULT_AUTHORIZE_URL,
@@ -16,6 +18,7 @@ from sales_pipeline.clients.hubspot.endpoints import (
 )
 from sales_pipeline.clients.hubspot.models import (
     FIELD_TYPES,
+    Contact,
     ContactReadResult,
     ContactUpsert,
     HubSpotSettings,
@@ -32,11 +35,13 @@ from sales_pipeline.clients.hubspot.rules import hubspot_rules, read_hubspot_quo
 
 __all__ = [
     "BATCH_MAX",
+    "CONTACT_PROPERTIES",
     "DEFAULT_AUTHORIZE_URL",
     "DEFAULT_BASE_URL",
     "FIELD_TYPES",
     "SEARCH_PAGE_SIZE",
     "SEARCH_RESULT_CAP",
+    "Contact",
     "ContactReadResult",
     "ContactUpsert",
     "HubSpotClient",
@@ -48,5 +53,6 @@ __all__ = [
     "TokenStore",
     "UpsertResult",
     "hubspot_rules",
+    "read_contact",
     "read_hubspot_quota",
 ]

@@ -39,7 +39,10 @@ def read_body(ids: list[str], names: list[str]) -> dict[str, Any]:
 
 def read_results(ids: list[str], data: Mapping[str, Any]) -> list[ContactReadResult]:
     """One result per id of a 200/207 batch read answer, in order of ``ids``."""
-    found = {str(record.get("id")): record for record in data.get("results") or []}
+    found = {
+        str(record.get("id")): _properties(record.get("properties"))
+        for record in data.get("results") or []
+    }
     missing = {
         value: redact(str(error.get("message") or error.get("category")))
         for error in data.get("errors") or []
@@ -51,6 +54,12 @@ def read_results(ids: list[str], data: Mapping[str, Any]) -> list[ContactReadRes
         )
         for value in ids
     ]
+
+
+def _properties(value: Any) -> dict[str, str | None]:
+    """A record's ``properties`` as text (``None`` when unset)."""
+    items = value.items() if isinstance(value, Mapping) else ()
+    return {str(name): None if v is None else str(v) for name, v in items}
 
 
 def upsert_input(check: Validator, record: ContactUpsert, index: int) -> dict[str, Any]:

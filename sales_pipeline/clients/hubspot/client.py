@@ -30,6 +30,7 @@ from sales_pipeline.clients.breaker import CircuitBreaker
 from sales_pipeline.clients.errors import AuthError, Conflict, InvalidRequest
 from sales_pipeline.clients.hubspot import batch, search
 from sales_pipeline.clients.hubspot import properties as contact_properties
+from sales_pipeline.clients.hubspot.contacts import CONTACT_PROPERTIES, read_contact
 from sales_pipeline.clients.hubspot.endpoints import (
     BATCH_MAX,
     DEFAULT_BASE_URL,
@@ -57,6 +58,7 @@ from sales_pipeline.clients.resolution import ResolutionTable
 from sales_pipeline.clients.secret import Secret
 from sales_pipeline.clients.transport import Operation, TransportConfig
 from sales_pipeline.clients.validation import Validator
+from sales_pipeline.domain.sources import Contact
 
 
 class HubSpotClient(VendorClient):
@@ -168,6 +170,16 @@ class HubSpotClient(VendorClient):
         names = search.property_names(check, [*search.ALWAYS_FETCHED, *properties])
         return search.walk_window(self._search, start_ms, end_ms, names)
 
+    def iter_contacts(self, start: datetime, end: datetime) -> Iterator[Contact]:
+        """Every contact modified in ``[start, end)``, once, as a `Contact`
+        (see `iter_contacts_modified` for the walk and `read_contact` for the reading).
+
+        Raises:
+            InputValidationError: Naive or empty window.
+            ApiError: The search failed after retries.
+        """
+        return map(read_contact, self.iter_contacts_modified(start, end, CONTACT_PROPERTIES))
+
     def count_contacts_modified_since(self, since: datetime) -> int:
         """How many contacts have ``lastmodifieddate >= since`` (one cheap search).
 
@@ -186,7 +198,7 @@ class HubSpotClient(VendorClient):
         """Read contacts by record id, ``batch_size`` per call; one result per input id.
 
         Repeated ids are read once. Ids HubSpot reports missing (207) get
-        ``contact=None`` and its message.
+        ``properties=None`` and its message.
 
         Raises:
             InputValidationError: A malformed id or property name (nothing sent).

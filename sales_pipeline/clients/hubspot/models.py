@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from sales_pipeline.clients.hubspot.endpoints import BATCH_MAX, CRM_VERSIONS, OAUTH_VERSIONS
+from sales_pipeline.domain.sources import Contact
+
+__all__ = [
+    "FIELD_TYPES",
+    "Contact",
+    "ContactReadResult",
+    "ContactUpsert",
+    "HubSpotSettings",
+    "PropertyDefinition",
+    "UpsertResult",
+]
 
 FIELD_TYPES: Mapping[str, frozenset[str]] = {
     "string": frozenset({"text", "textarea", "phonenumber", "html", "file"}),
@@ -94,12 +104,13 @@ class UpsertResult:
 class ContactReadResult:
     """The outcome of reading one contact id, in input order.
 
-    ``contact`` is HubSpot's record (``id``, ``properties``, ...) or ``None``
-    when HubSpot reported the id missing, with its message (redacted) in ``error``.
+    ``properties`` maps each property asked for to its value (``None`` when unset),
+    or is ``None`` when HubSpot reported the id missing, with its message (redacted)
+    in ``error``.
     """
 
     contact_id: str
-    contact: Mapping[str, Any] | None
+    properties: Mapping[str, str | None] | None
     error: str | None = None
 
 

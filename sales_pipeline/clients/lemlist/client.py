@@ -27,6 +27,7 @@ import requests
 from sales_pipeline.clients.auth import BasicPasswordAuth
 from sales_pipeline.clients.base import HealthReport, VendorClient
 from sales_pipeline.clients.breaker import CircuitBreaker
+from sales_pipeline.clients.lemlist.answers import activity, campaign, lead_membership, unsubscribe
 from sales_pipeline.clients.lemlist.endpoints import (
     CAMPAIGN_STATUSES,
     DEFAULT_BASE_URL,
@@ -35,10 +36,14 @@ from sales_pipeline.clients.lemlist.endpoints import (
 )
 from sales_pipeline.clients.lemlist.leads import ACTIVITY_TYPE, CAMPAIGN_ID, lead_body
 from sales_pipeline.clients.lemlist.models import (
+    Activity,
     AddLeadOutcome,
     AddLeadResult,
+    Campaign,
     Hook,
+    LeadMembership,
     LemlistSettings,
+    Unsubscribe,
 )
 from sales_pipeline.clients.lemlist.rules import lemlist_quota_reader, lemlist_rules
 from sales_pipeline.clients.pagination import OffsetPaginator, Page, iter_pages
@@ -97,8 +102,9 @@ class LemlistClient(VendorClient):
             session=session,
         )
 
-    def list_campaigns(self, status: str | None = None) -> list[Mapping[str, Any]]:
-        """Every campaign (all pages), optionally only those in ``status``.
+    def list_campaigns(self, status: str | None = None) -> list[Campaign]:
+        """Every campaign (all pages), optionally only those in ``status``; records without an
+        id are left out.
 
         Raises:
             InputValidationError: Unknown ``status`` (nothing sent).
@@ -111,7 +117,8 @@ class LemlistClient(VendorClient):
                     "status", f"must be one of {', '.join(sorted(CAMPAIGN_STATUSES))}"
                 )
             params["status"] = status
-        return list(self._iter_offset(self._endpoints.list_campaigns, params, page_key="page"))
+        records = self._iter_offset(self._endpoints.list_campaigns, params, page_key="page")
+        return [found for record in records if (found := campaign(record)) is not None]
 
     def add_lead_to_campaign(
         self, campaign_id: str, lead: Mapping[str, Any], deduplicate: bool = False
@@ -155,7 +162,7 @@ class LemlistClient(VendorClient):
         lost = outcome is AddLeadOutcome.ALREADY_IN_CAMPAIGN and reply.after_uncertain_attempt
         return AddLeadResult(outcome, reason=reason, after_lost_attempt=lost)
 
-    def get_lead(self, email: str) -> list[Mapping[str, Any]] | None:
+    def get_lead(self, email: str) -> list[LeadMembership] | None:
         """The lead's campaign memberships, or ``None`` if Lemlist has no such lead.
 
         Raises:
@@ -171,31 +178,31 @@ class LemlistClient(VendorClient):
         if reply.outcome == "not_found":
             return None
         data = reply.data
-        return (
-            [data]
-            if isinstance(data, dict)
-            else [row for row in data or [] if isinstance(row, dict)]
-        )
+        rows = [data] if isinstance(data, dict) else [r for r in data or [] if isinstance(r, dict)]
+        return [lead_membership(row) for row in rows]
 
     def lead_id_in_campaign(self, email: str, campaign_id: str) -> str | None:
         """Lemlist's ``lea_...`` id of the lead ``email`` in ``campaign_id``, or ``None`` when
         the lead is not in that campaign."""
         for membership in self.get_lead(email) or []:
-            lead_id = membership.get("_id")
-            if membership.get("campaignId") == campaign_id and isinstance(lead_id, str):
-                return lead_id
+            if membership.campaign_id == campaign_id and membership.lead_id is not None:
+                return membership.lead_id
         return None
 
-    def iter_unsubscribes(self) -> Iterator[Mapping[str, Any]]:
-        """Every unsubscribe record (``value`` is an email or ``@domain``); all pages."""
-        return self._iter_offset(self._endpoints.list_unsubscribes, {})
+    def iter_unsubscribes(self) -> Iterator[Unsubscribe]:
+        """Every unsubscribe entry (an email or ``@domain``); all pages. Entries whose value is
+        neither are left out (Lemlist validates them, so none are expected)."""
+        for record in self._iter_offset(self._endpoints.list_unsubscribes, {}):
+            found = unsubscribe(record)
+            if found is not None:
+                yield found
 
     def iter_activities(
         self,
         since: datetime,
         type: str | None = None,
         campaign_id: str | None = None,
-    ) -> Iterator[Mapping[str, Any]]:
+    ) -> Iterator[Activity]:
         """Every activity created at or after ``since``; all pages (``version=v2``).
 
         Args:
@@ -221,7 +228,7 @@ class LemlistClient(VendorClient):
             params["campaignId"] = check.pattern(
                 campaign_id, "campaign_id", CAMPAIGN_ID, "a cam_... id"
             )
-        return self._iter_offset(self._endpoints.list_activities, params)
+        return map(activity, self._iter_offset(self._endpoints.list_activities, params))
 
     def list_hooks(self) -> list[Hook]:
         """Every webhook of the team."""

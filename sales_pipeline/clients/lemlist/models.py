@@ -1,8 +1,9 @@
-"""Lemlist's settings and the outcomes the client returns."""
+"""Lemlist's settings and the typed records the client returns (Lemlist's JSON ends here)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum
 
 from sales_pipeline.clients.lemlist.endpoints import API_VERSIONS, PAGE_MAX
@@ -60,6 +61,66 @@ class AddLeadResult:
     lead_id: str | None = None
     reason: str | None = None
     after_lost_attempt: bool = False
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """One Lemlist campaign.
+
+    Attributes:
+        id: Lemlist's ``cam_...`` id.
+        name: The campaign's name (None when Lemlist sends none).
+        status: ``running``, ``paused``... (None when Lemlist sends none).
+    """
+
+    id: str
+    name: str | None = None
+    status: str | None = None
+
+
+@dataclass(frozen=True)
+class Unsubscribe:
+    """One entry of Lemlist's unsubscribe list.
+
+    Attributes:
+        value: An email, or ``@domain`` for a whole domain.
+        created_at: When it was added (None when absent or unreadable).
+    """
+
+    value: str
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Activity:
+    """One Lemlist activity (an email sent, opened, replied to, bounced...).
+
+    Attributes:
+        id: Lemlist's activity id (None when Lemlist sends none).
+        type: The activity type, e.g. ``emailsReplied``.
+        lead_email: The lead's email (None when absent).
+        created_at: When it happened (None when absent or unreadable).
+        campaign_id: The campaign it belongs to (None when absent).
+    """
+
+    id: str | None
+    type: str
+    lead_email: str | None = None
+    created_at: datetime | None = None
+    campaign_id: str | None = None
+
+
+@dataclass(frozen=True)
+class LeadMembership:
+    """A lead's place in one campaign, as `LemlistClient.get_lead` returns it.
+
+    Attributes:
+        lead_id: Lemlist's ``lea_...`` id (None when absent).
+        campaign_id: The campaign's ``cam_...`` id (None when absent).
+    """
+
+    lead_id: str | None
+    campaign_id: str | None
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,7 @@ from sales_pipeline.defs.failures import explained_failures
 from sales_pipeline.defs.resources import HubSpotResource, PipelineStoreResource
 from sales_pipeline.domain.records import QuarantineRecord
 from sales_pipeline.store.fingerprints import ContactFingerprints
-from sales_pipeline.transforms.contacts import (
-    HUBSPOT_CONTACT_PROPERTIES,
-    normalize_contacts,
-    source_fingerprints,
-)
+from sales_pipeline.transforms.contacts import normalize_contacts, source_fingerprints
 from sales_pipeline.transforms.schemas import NormalizedContacts
 
 QUARANTINE_SOURCE = "hubspot_contacts"
@@ -43,7 +39,7 @@ def hubspot_contacts(
     hubspot: HubSpotResource,
     store: PipelineStoreResource,
 ) -> Output[pd.DataFrame]:
-    """Every HubSpot contact whose `lastmodifieddate` falls on the partition's UTC day.
+    """Every HubSpot contact last modified on the partition's UTC day.
 
     Read through search with full pagination (split at HubSpot's 10,000-result cap), then
     normalized: trimmed, lower-cased emails, unicode kept, markup stripped from names, and
@@ -59,9 +55,7 @@ def hubspot_contacts(
     """
     window = context.partition_time_window
     with explained_failures(context), hubspot.get_client() as client:
-        raw = list(
-            client.iter_contacts_modified(window.start, window.end, HUBSPOT_CONTACT_PROPERTIES)
-        )
+        raw = list(client.iter_contacts(window.start, window.end))
         api = api_metadata(context.log, client)
     normalized, quarantined = normalize_contacts(raw)
     seen = ContactFingerprints(store.get_store()).get(normalized["email"])

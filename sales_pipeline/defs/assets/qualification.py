@@ -66,7 +66,7 @@ def qualified_leads(
     pipeline_store = store.get_store()
     with explained_failures(context), lemlist.get_client() as client:
         new_unsubscribes = sync_unsubscribes(client, pipeline_store)
-        campaigns = {c["name"]: c["_id"] for c in client.list_campaigns()}
+        campaigns = {c.name: c.id for c in client.list_campaigns() if c.name}
         api = api_metadata(context.log, client)
     rules = with_campaign_ids(config.rules(), campaigns)
     leads = qualify(
