@@ -18,7 +18,7 @@ from dagster._core.definitions.sensor_definition import SensorExecutionData
 from dagster._core.instance.ref import InstanceRef
 
 from sales_pipeline.cli.demo import sandbox_resources
-from sales_pipeline.defs.definitions import build_definitions
+from sales_pipeline.definitions import build_definitions
 from sales_pipeline.defs.jobs import pipeline_job
 from sales_pipeline.defs.resources import PipelineResources
 from sales_pipeline_tests.pipeline.conftest import PipelineWorld, make_world

@@ -11,7 +11,7 @@ from dagster._core.instance.config import dagster_instance_config
 from dagster._core.instance.ref import InstanceRef
 from dagster._core.run_coordinator import QueuedRunCoordinator
 
-from sales_pipeline.defs.definitions import build_definitions
+from sales_pipeline.definitions import build_definitions
 
 REPO = Path(__file__).resolve().parents[2]
 INSTANCE_FILES = [REPO / "dagster.yaml", REPO / "deploy" / "dagster.production.yaml"]

@@ -15,7 +15,7 @@ from dagster import (
     build_run_status_sensor_context,
 )
 
-from sales_pipeline.defs.definitions import build_definitions
+from sales_pipeline.definitions import build_definitions
 from sales_pipeline.defs.alerts import FAILURE_WEBHOOK_ENV, one_line, run_failure_alert
 from sales_pipeline.defs.resources import HubSpotResource
 from sales_pipeline.store.run_failures import RunFailureLog

@@ -31,7 +31,7 @@ from dagster._core.instance.ref import InstanceRef
 from dagster._core.utils import make_new_backfill_id
 
 from sales_pipeline.cli.demo import recent_partitions
-from sales_pipeline.defs.definitions import build_definitions
+from sales_pipeline.definitions import build_definitions
 from sales_pipeline.defs.alerts import run_partition
 from sales_pipeline.defs.assets import PIPELINE_ASSETS
 from sales_pipeline_tests.deployment import (

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from dagster import RunRequest, ScheduleDefinition, SkipReason, build_schedule_context
 
-from sales_pipeline.defs.definitions import build_definitions
+from sales_pipeline.definitions import build_definitions
 from sales_pipeline.defs.schedules import build_daily_schedule, schedule_from_settings
 from sales_pipeline.settings import Settings
 

@@ -36,7 +36,7 @@ from dagster._core.instance.ref import InstanceRef
 from dagster._core.storage.dagster_run import RunRecord
 from dagster._core.utils import make_new_backfill_id
 
-from sales_pipeline.defs.definitions import build_definitions
+from sales_pipeline.definitions import build_definitions
 from sales_pipeline.settings import Settings
 from sales_pipeline_tests.deployment import (
     REPO,

@@ -8,7 +8,7 @@ import pytest
 from dagster import DagsterInstance, build_sensor_context
 from dagster._core.definitions.sensor_definition import SensorExecutionData
 
-from sales_pipeline.defs.definitions import build_definitions
+from sales_pipeline.definitions import build_definitions
 from sales_pipeline.defs.jobs import pipeline_job
 from sales_pipeline.defs.resources import PipelineStoreResource
 from sales_pipeline.defs.sensors import webhook_inbox_sensor
