@@ -66,6 +66,7 @@ def test_lemlist_requests_past_three_windows_meet_no_429(sandbox, clients: Clien
     assert_limit_met_without_429(sandbox, "lemlist", snapshot(lemlist), requests=60)
 
 
+@pytest.mark.slow  # Explorium's window is a real minute: the run lasts one window
 def test_explorium_requests_past_one_minute_window_meet_no_429(sandbox, clients: Clients):
     """The 60-second window cannot be shortened, so the limit is scaled down (200 -> 20 a
     minute) to cross it with few requests; the run still lasts one window (~60 s)."""
