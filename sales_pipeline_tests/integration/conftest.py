@@ -9,7 +9,7 @@ rate limiter, so no test inherits another's buckets.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -119,12 +119,21 @@ class SandboxControl:
         return int(self._call("GET", "hangs")["held"])
 
     def wait_until_held(self, count: int) -> None:
-        """Poll until ``count`` requests are held (a readiness wait; nothing is timed)."""
+        """Poll until at least ``count`` requests are held (a readiness wait; nothing is
+        timed)."""
+        self._wait_for_held(lambda held: held >= count, f"the sandbox never held {count}")
+
+    def wait_until_none_held(self) -> None:
+        """Poll until no request is held (a released request leaves on the sandbox's own
+        thread, a moment after the release answers)."""
+        self._wait_for_held(lambda held: held == 0, "the sandbox still holds requests")
+
+    def _wait_for_held(self, done: Callable[[int], bool], failure: str) -> None:
         for _ in range(500):
-            if self.held_requests() >= count:
+            if done(self.held_requests()):
                 return
             time.sleep(0.02)
-        raise AssertionError(f"the sandbox never held {count} requests")
+        raise AssertionError(failure)
 
     def release_hangs(self) -> int:
         """Let every held request go (their connections close unanswered)."""
