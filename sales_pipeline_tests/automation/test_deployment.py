@@ -68,6 +68,7 @@ def test_the_code_location_carries_the_jobs_schedule_and_sensors() -> None:
         assert sensor.description, f"{sensor.name} has no description"
 
 
+@pytest.mark.slow  # whole pipeline runs or real time windows: tens of seconds
 def test_the_workspace_validates_with_no_vendor_configuration(tmp_path: Path) -> None:
     """What CI runs: no credential, no base URL, no Dagster home in the environment."""
     env = {

@@ -46,6 +46,7 @@ def snapshot(client: VendorClient) -> list[dict[str, Any]]:
     return [dict(client.metrics_snapshot())]
 
 
+@pytest.mark.slow  # whole pipeline runs or real time windows: tens of seconds
 def test_hubspot_reads_past_one_burst_window_meet_no_429(sandbox, clients: Clients):
     ids = [str(c["id"]) for c in sandbox.state("hubspot")["contacts"][:150]]
     hubspot = clients.hubspot()
@@ -93,6 +94,7 @@ def shared_backend(request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
     drop_limiter_state(url, namespace)
 
 
+@pytest.mark.slow  # whole pipeline runs or real time windows: tens of seconds
 def test_processes_sharing_a_limiter_backend_stay_under_one_accounts_limit(sandbox, shared_backend):
     url, namespace = shared_backend
     processes, calls = 3, 20

@@ -79,6 +79,7 @@ def test_quarantined_contacts_are_recorded_with_their_reason(
     assert not any("@" in r.masked_record_json.split("***")[0] for r in records)
 
 
+@pytest.mark.slow  # whole pipeline runs or real time windows: tens of seconds
 def test_a_second_run_changes_nothing(world: PipelineWorld) -> None:
     first = world.run()
     leads, credits = world.lemlist_leads(), world.stats()["explorium"]["credits_used"]
@@ -92,6 +93,7 @@ def test_a_second_run_changes_nothing(world: PipelineWorld) -> None:
     assert world.stats()["explorium"]["credits_used"] == credits
 
 
+@pytest.mark.slow  # whole pipeline runs or real time windows: tens of seconds
 def test_mild_faults_reach_the_same_final_state(world: PipelineWorld, tmp_path: Path) -> None:
     world.run()
     for faulty in make_world(tmp_path / "mild", now=world.now, faults="mild"):
@@ -190,6 +192,7 @@ def test_a_run_killed_while_pushing_then_rerun_at_once_ends_like_an_uninterrupte
         assert sorted(world.lemlist_leads()) == sorted(reference.lemlist_leads())
 
 
+@pytest.mark.slow  # whole pipeline runs or real time windows: tens of seconds
 def test_contacts_deferred_for_two_days_are_finished_by_a_later_days_run(
     world: PipelineWorld,
 ) -> None:

@@ -77,6 +77,7 @@ def _event_ids(store: PipelineStore) -> list[str]:
         return list(conn.scalars(sa.select(webhook_inbox.c.event_id)))
 
 
+@pytest.mark.slow  # whole pipeline runs or real time windows: tens of seconds
 def test_a_burst_survives_a_receiver_killed_mid_way(
     vendors: Vendors, receiver_process: ReceiverProcess
 ) -> None:
