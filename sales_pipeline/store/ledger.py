@@ -99,27 +99,7 @@ class PushLedger:
             )
             if inserted.rowcount == 1:
                 return True
-            claimable = sa.or_(
-                sa.and_(
-                    push_ledger.c.outcome == PushOutcome.DEFERRED.value,
-                    sa.or_(
-                        push_ledger.c.next_attempt_at.is_(None),
-                        push_ledger.c.next_attempt_at <= now,
-                    ),
-                ),
-                sa.and_(
-                    push_ledger.c.outcome == PushOutcome.PENDING.value,
-                    sa.or_(
-                        push_ledger.c.run_id == run_id,
-                        push_ledger.c.run_id.in_(list(dead_run_ids)),
-                        push_ledger.c.lease_expires_at < now,
-                        sa.and_(
-                            push_ledger.c.lease_expires_at.is_(None),
-                            push_ledger.c.claimed_at < now - self.lease,
-                        ),
-                    ),
-                ),
-            )
+            claimable = self._claimable(now, held_by=[run_id, *dead_run_ids])
             sending = {"lead": dict(lead)} if lead is not None else {}
             taken = conn.execute(
                 push_ledger.update()
@@ -278,25 +258,7 @@ class PushLedger:
     ) -> list[PushRecord]:
         """Outstanding pushes any run may finish now: deferred and due, or pending under a
         lapsed lease; oldest first, at most ``limit``."""
-        due = sa.or_(
-            sa.and_(
-                push_ledger.c.outcome == PushOutcome.DEFERRED.value,
-                sa.or_(
-                    push_ledger.c.next_attempt_at.is_(None), push_ledger.c.next_attempt_at <= now
-                ),
-            ),
-            sa.and_(
-                push_ledger.c.outcome == PushOutcome.PENDING.value,
-                sa.or_(
-                    push_ledger.c.lease_expires_at < now,
-                    sa.and_(
-                        push_ledger.c.lease_expires_at.is_(None),
-                        push_ledger.c.claimed_at < now - self.lease,
-                    ),
-                ),
-            ),
-        )
-        conditions = [due, push_ledger.c.lead.is_not(None)]
+        conditions = [self._claimable(now), push_ledger.c.lead.is_not(None)]
         if exclude_run is not None:
             conditions.append(push_ledger.c.run_id != exclude_run)
         return self._select(*conditions, limit=limit)
@@ -379,6 +341,28 @@ class PushLedger:
                 ).where(push_ledger.c.outcome.in_([*_OUTSTANDING, PushOutcome.GIVEN_UP.value]))
             )
             return count_work(rows, now)
+
+    def _claimable(self, now: datetime, held_by: Collection[str] = ()) -> sa.ColumnElement[bool]:
+        """Pushes a run may take at ``now``: deferred and due, or pending under a lease that
+        lapsed (or with no lease, claimed over a lease ago), or held by one of ``held_by``."""
+        lapsed = [
+            push_ledger.c.lease_expires_at < now,
+            sa.and_(
+                push_ledger.c.lease_expires_at.is_(None),
+                push_ledger.c.claimed_at < now - self.lease,
+            ),
+        ]
+        if held_by:
+            lapsed.append(push_ledger.c.run_id.in_(list(held_by)))
+        return sa.or_(
+            sa.and_(
+                push_ledger.c.outcome == PushOutcome.DEFERRED.value,
+                sa.or_(
+                    push_ledger.c.next_attempt_at.is_(None), push_ledger.c.next_attempt_at <= now
+                ),
+            ),
+            sa.and_(push_ledger.c.outcome == PushOutcome.PENDING.value, sa.or_(*lapsed)),
+        )
 
     def _select(
         self, *conditions: sa.ColumnElement[bool], limit: int | None = None
