@@ -169,23 +169,6 @@ class WorkBacklog:
             limit=limit,
         )
 
-    def outstanding(self, stage: Stage, keys: Iterable[str]) -> set[str]:
-        """Of ``keys``, those owed in ``stage`` (due now or later)."""
-        wanted = sorted({normalize_email(k) for k in keys})
-        found: set[str] = set()
-        with self._engine.begin() as conn:
-            for chunk in chunks(wanted):
-                found |= set(
-                    conn.scalars(
-                        sa.select(work_item.c.key).where(
-                            work_item.c.stage == stage.value,
-                            work_item.c.state == WorkState.DUE.value,
-                            work_item.c.key.in_(chunk),
-                        )
-                    )
-                )
-        return found
-
     def done(self, stage: Stage, keys: Iterable[str], now: datetime) -> int:
         """Settle the owed items ``keys`` of ``stage``; returns how many were owed."""
         return self._set_state(stage, keys, WorkState.DONE, now, from_states=[WorkState.DUE])
