@@ -92,6 +92,14 @@ class Settings(BaseSettings):
         description="Where steps run: Dagster's default (a process per step) or Celery "
         "workers (deploy/celery.yaml). Set it alike on the webserver, daemon and workers.",
     )
+    vendor_concurrency: int = Field(
+        default=8,
+        ge=1,
+        le=64,
+        validation_alias=_env("SALES_PIPELINE_VENDOR_CONCURRENCY"),
+        description="Vendor calls one step keeps in flight at once; the shared rate limiter "
+        "still paces them. 1 sends one call at a time.",
+    )
     push_lease_seconds: float = Field(
         default=60.0,
         gt=0,

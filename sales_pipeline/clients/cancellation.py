@@ -128,9 +128,9 @@ class _CancellablePoolManager(PoolManager):
 class CancellableAdapter(HTTPAdapter):
     """A ``requests`` adapter whose connections a `Cancellation` can shut down."""
 
-    def __init__(self, cancellation: Cancellation) -> None:
+    def __init__(self, cancellation: Cancellation, pool_maxsize: int = 10) -> None:
         self._cancellation = cancellation
-        super().__init__()
+        super().__init__(pool_maxsize=pool_maxsize)
 
     def init_poolmanager(
         self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any

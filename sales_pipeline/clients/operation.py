@@ -75,6 +75,8 @@ class TransportConfig:
         breaker_failure_threshold: Consecutive failed calls that open the breaker.
         breaker_reset_timeout_s: Seconds before an open breaker lets a probe through.
         user_agent: ``User-Agent`` header.
+        concurrency: Calls one step may have in flight at once (see
+            ``VendorClient.concurrently``); the HTTP pool keeps as many connections.
     """
 
     timeouts: Timeouts = Timeouts()
@@ -86,6 +88,7 @@ class TransportConfig:
     breaker_failure_threshold: int = 5
     breaker_reset_timeout_s: float = 30.0
     user_agent: str = "sales-pipeline/0.1 (+python-requests)"
+    concurrency: int = 8
 
     def timeouts_for(self, operation: str) -> Timeouts:
         """The timeouts of ``operation``."""

@@ -157,7 +157,7 @@ class Transport:
         self._quota_reader = quota_reader
         self._owns_session = session is None
         self._session = session or requests.Session()
-        adapter = CancellableAdapter(self.cancellation)
+        adapter = CancellableAdapter(self.cancellation, pool_maxsize=max(config.concurrency, 10))
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
         self._notices: dict[str, DeprecationNotice] = {}

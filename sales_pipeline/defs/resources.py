@@ -161,6 +161,12 @@ class _VendorResource(ConfigurableResource):  # type: ignore[type-arg]
         description="Multiplies the vendor's published limits. Leave at 1 for real vendors; "
         "benchmarks set it with the sandbox's --rate-scale to compress time.",
     )
+    concurrency: int = Field(
+        default=8,
+        ge=1,
+        description="Calls one step keeps in flight at once (SALES_PIPELINE_VENDOR_CONCURRENCY); "
+        "the shared limiter still paces them.",
+    )
     rate_limit_url: str = Field(
         default="",
         description="Limiter backend shared by processes (memory://, sqlite:///, postgresql://, "
@@ -197,6 +203,7 @@ class _VendorResource(ConfigurableResource):  # type: ignore[type-arg]
                 ),
                 breaker_failure_threshold=self.breaker_failure_threshold,
                 breaker_reset_timeout_s=self.breaker_reset_timeout_s,
+                concurrency=self.concurrency,
             ),
             "limiter": shared_limiter(self.rate_limit_url or load_settings().limiter_url),
         }
@@ -368,6 +375,7 @@ def resources_from_settings(
     shared: dict[str, Any] = {
         "rate_scale": settings.rate_scale,
         "rate_limit_url": settings.limiter_url,
+        "concurrency": settings.vendor_concurrency,
         **(overrides or {}),
     }
     return PipelineResources(
