@@ -1,10 +1,12 @@
 """The push flow with a fake Lemlist and a SQLite store: exactly once, truthful outcomes,
 poison records, systemic stops, owed work and leases."""
 
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import pandas as pd
 import pytest
@@ -30,26 +32,45 @@ from sales_pipeline.flows.push import (
 from sales_pipeline.store.ledger import PushLedger
 from sales_pipeline.store.pipeline_store import PipelineStore
 
+T = TypeVar("T")
+R = TypeVar("R")
+
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=30)
 
 
 class FakeLemlist:
     """Lemlist's add-lead call as a dict of campaigns; ``failures`` are raised in turn (an
-    exception after recording = the lead arrived, the answer was lost)."""
+    exception after recording = the lead arrived, the answer was lost). With a ``concurrency``
+    above 1, :meth:`concurrently` runs the calls on that many threads, as the real client does."""
 
-    def __init__(self) -> None:
+    def __init__(self, concurrency: int = 1) -> None:
         self.campaigns: dict[str, dict[str, str]] = {}
         self.failures: list[tuple[Exception, bool]] = []
         self.calls = 0
+        self.sent: list[str] = []
+        """Emails in the order their calls were made."""
         self.answers_lost_inside_call = False
         """The client retried within the call after a lost answer (a drop after processing)."""
+        self.concurrency = concurrency
+        self._lock = threading.Lock()
+
+    def concurrently(self, work: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        if self.concurrency <= 1:
+            return map(work, items)
+        with ThreadPoolExecutor(self.concurrency) as pool:
+            return iter(list(pool.map(work, items)))
 
     def add_lead_to_campaign(
         self, campaign_id: str, lead: Mapping[str, Any], *, deduplicate: bool
     ) -> AddLeadResult:
+        with self._lock:
+            return self._add(campaign_id, lead)
+
+    def _add(self, campaign_id: str, lead: Mapping[str, Any]) -> AddLeadResult:
         self.calls += 1
         email = str(lead["email"]).lower()
+        self.sent.append(email)
         failure, arrived = self.failures.pop(0) if self.failures else (None, False)
         if failure is not None and not arrived:
             raise failure
