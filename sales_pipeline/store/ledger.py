@@ -117,11 +117,14 @@ class PushLedger:
         """
         now = now or utc_now()
         lease_end = now + self.lease
-        unique: dict[tuple[str, str], PushClaim] = {}
+        first: dict[tuple[str, str], PushClaim] = {}
         for claim in claims:
-            unique.setdefault((claim.campaign_id, normalize_email(claim.email)), claim)
-        if not unique:
+            first.setdefault((claim.campaign_id, normalize_email(claim.email)), claim)
+        if not first:
             return set()
+        # Rows are locked in key order, so that two runs claiming overlapping chunks on
+        # PostgreSQL queue for each other instead of deadlocking.
+        unique = dict(sorted(first.items()))
         rows = [
             {
                 "campaign_id": campaign,
@@ -261,7 +264,7 @@ class PushLedger:
                     lease_expires_at=None,
                     next_attempt_at=sa.bindparam("set_next_attempt"),
                 ),
-                updates,
+                sorted(updates, key=lambda u: (u["key_campaign"], u["key_email"])),
             )
         return recorded
 
