@@ -220,6 +220,44 @@ class _Answer:
     lead_id: str | None = None
 
 
+@dataclass
+class _Chunk:
+    """Leads pushed together: one suppression lookup, one claim and one outcome transaction."""
+
+    pushes: Sequence[LeadPush]
+    suppressed: set[str] = field(default_factory=set)
+    claimed: bool = False
+    sending: list[LeadPush] = field(default_factory=list)
+    """The leads this run claimed, in order (each key once)."""
+    answers: list[_Answer] = field(default_factory=list)
+    """What the sends came to, in the order of :attr:`sending`."""
+    recorded: list[PushOutcome] = field(default_factory=list)
+    """The outcomes the ledger recorded for :attr:`answers`."""
+
+    @property
+    def answered(self) -> bool:
+        """Every claimed lead was sent (or, once sending stopped, deferred) and answered."""
+        return self.claimed and len(self.answers) == len(self.sending)
+
+    def results(self) -> list[PushResult]:
+        """One result per lead, in order: skipped, or what the ledger recorded."""
+        outcomes = {
+            push.key: push.result(outcome.value, answer.reason)
+            for push, answer, outcome in zip(
+                self.sending, self.answers, self.recorded, strict=False
+            )
+        }
+        results = []
+        for push in self.pushes:
+            if push.key[1] in self.suppressed:
+                results.append(push.result(SKIPPED_SUPPRESSED, "suppressed"))
+            else:
+                results.append(
+                    outcomes.pop(push.key) if push.key in outcomes else push.result(SKIPPED_SETTLED)
+                )
+        return results
+
+
 class Pusher:
     """Pushes leads for one run; see the module docstring."""
 
@@ -322,51 +360,66 @@ class Pusher:
         return results
 
     def _push_all(self, pushes: Sequence[LeadPush]) -> list[PushResult]:
-        """Push ``pushes`` chunk by chunk; one result each, in their order."""
-        results: list[PushResult] = []
-        for start in range(0, len(pushes), self._chunk_size):
-            results += self._push_chunk(pushes[start : start + self._chunk_size])
-        return results
+        """Push ``pushes`` chunk by chunk; one result each, in their order.
 
-    def _push_chunk(self, chunk: Sequence[LeadPush]) -> list[PushResult]:
-        """Skip the suppressed leads, claim the others in one transaction, send the claimed
-        ones side by side and record their outcomes in one transaction."""
-        suppressed = self._store.suppressed_emails(push.email for push in chunk)
-        candidates = [push for push in chunk if push.key[1] not in suppressed]
+        The sends of all chunks go through one :meth:`~sales_pipeline.clients.base.
+        VendorClient.concurrently`, which takes items only as they are needed: a chunk is
+        looked up and claimed when its first lead is about to be sent (while the last ones of
+        the chunk before are still in flight, so the sending never drains between chunks), and
+        its outcomes are recorded as soon as its last answer is in. When the step fails, the
+        answers already in are recorded before the failure propagates.
+        """
+        chunks = [
+            _Chunk(pushes[start : start + self._chunk_size])
+            for start in range(0, len(pushes), self._chunk_size)
+        ]
+        settled = 0
+        try:
+            for chunk, answer in self._client.concurrently(
+                lambda item: (item[0], self._send(item[1])), self._claimed(chunks)
+            ):
+                chunk.answers.append(answer)
+                while settled < len(chunks) and chunks[settled].answered:
+                    self._settle(chunks[settled])
+                    settled += 1
+        finally:
+            for chunk in chunks[settled:]:
+                self._settle(chunk)
+        return [result for chunk in chunks for result in chunk.results()]
+
+    def _claimed(self, chunks: Sequence[_Chunk]) -> Iterator[tuple[_Chunk, LeadPush]]:
+        """The leads to send, chunk by chunk, each chunk looked up and claimed when reached."""
+        for chunk in chunks:
+            self._claim(chunk)
+            yield from ((chunk, push) for push in chunk.sending)
+
+    def _claim(self, chunk: _Chunk) -> None:
+        """Skip ``chunk``'s suppressed leads (one lookup) and claim the others (one
+        transaction); the ones claimed are to be sent."""
+        chunk.suppressed = self._store.suppressed_emails(push.email for push in chunk.pushes)
         claimed = self._ledger.claim_pushes(
             [
                 PushClaim(p.campaign_id, p.email, payload_hash(p.lead), p.lead, p.segment)
-                for p in candidates
+                for p in chunk.pushes
+                if p.key[1] not in chunk.suppressed
             ],
             self._run_id,
             dead_run_ids=self._dead,
             now=self._clock(),
         )
-        results: list[PushResult | None] = []
-        sending: list[tuple[int, LeadPush]] = []
-        for push in chunk:
-            if push.key[1] in suppressed:
-                results.append(push.result(SKIPPED_SUPPRESSED, "suppressed"))
-            elif push.key in claimed:
+        for push in chunk.pushes:
+            if push.key in claimed:
                 claimed.discard(push.key)
-                sending.append((len(results), push))
-                results.append(None)
-            else:
-                results.append(push.result(SKIPPED_SETTLED))
-        answers: list[_Answer] = []
-        try:
-            answers.extend(self._client.concurrently(self._send, [push for _, push in sending]))
-        finally:
-            recorded = self._ledger.record_push_outcomes(
-                [
-                    PushSettlement(push.campaign_id, push.email, a.outcome, a.reason, a.lead_id)
-                    for (_, push), a in zip(sending, answers, strict=False)
-                ],
-                now=self._clock(),
-            )
-        for (index, push), answer, outcome in zip(sending, answers, recorded, strict=True):
-            results[index] = push.result(outcome.value, answer.reason)
-        return [result for result in results if result is not None]
+                chunk.sending.append(push)
+        chunk.claimed = True
+
+    def _settle(self, chunk: _Chunk) -> None:
+        """Record the outcomes of ``chunk``'s answered sends in one transaction."""
+        settlements = [
+            PushSettlement(push.campaign_id, push.email, a.outcome, a.reason, a.lead_id)
+            for push, a in zip(chunk.sending, chunk.answers, strict=False)
+        ]
+        chunk.recorded = self._ledger.record_push_outcomes(settlements, now=self._clock())
 
     def _send(self, push: LeadPush) -> _Answer:
         """Send one claimed lead (from any of the client's threads) unless sending has stopped;

@@ -404,3 +404,27 @@ def test_leads_sent_side_by_side_through_the_sandbox_are_added_exactly_once(
     assert [r.result for r in first.results] == ["added"] * 120
     assert {r.result for r in again.results} == {SKIPPED_SETTLED}
     assert added == 120
+
+
+def test_a_failing_step_records_the_answers_already_in_and_leaves_the_rest_to_a_later_run(
+    store: PipelineStore, ledger: PushLedger
+) -> None:
+    lemlist = FakeLemlist()
+    lemlist.failing_calls[3] = RuntimeError("the worker died")
+    leads = _leads(5)
+    with pytest.raises(RuntimeError):
+        _pusher(lemlist, store, ledger).run(leads)
+    pushes = ledger.get_pushes(lead.key for lead in leads)
+    assert [pushes[lead.key].outcome for lead in leads] == [PushOutcome.ADDED] * 2 + [
+        PushOutcome.PENDING
+    ] * 3
+    later = Pusher(
+        cast(LemlistClient, lemlist),
+        store,
+        ledger,
+        "run-2",
+        clock=lambda: NOW,
+        dead_run_ids={"run-1"},
+    ).run(leads)
+    assert [r.result for r in later.results] == [SKIPPED_SETTLED] * 2 + ["added"] * 3
+    assert sorted(lemlist.campaigns["cam_1"]) == sorted(lead.email for lead in leads)
