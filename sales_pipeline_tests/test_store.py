@@ -17,7 +17,7 @@ from sales_pipeline.domain.outcomes import MatchStatus, PushOutcome, Suppression
 from sales_pipeline.domain.records import CachedEnrichment, QuarantineRecord, Suppression
 from sales_pipeline.domain.retry import RetrySchedule
 from sales_pipeline.store.engine import create_store_engine
-from sales_pipeline.store.ledger import PushLedger
+from sales_pipeline.store.ledger import PushClaim, PushLedger, PushSettlement
 from sales_pipeline.store.pipeline_store import PipelineStore
 from sales_pipeline.store.tables import (
     MIGRATIONS,
@@ -566,3 +566,106 @@ def test_the_token_store_round_trips_tokens_without_revealing_them(store: Pipeli
     assert (loaded.access_token.reveal(), loaded.refresh_token.reveal()) == ("at-2", "rt-2")
     assert loaded.expires_at == 3600.0
     assert "rt-2" not in repr(loaded)
+
+
+def test_claiming_many_pushes_at_once_decides_each_as_one_claim_would(
+    store: PipelineStore,
+) -> None:
+    schedule = RetrySchedule(first_delay=timedelta(minutes=1))
+    ledger = PushLedger(store, lease=timedelta(minutes=5), schedule=schedule)
+    later = NOW + timedelta(minutes=6)
+    ledger.record_push_intent("cam_1", "settled@acme.com", "h", "run-0", now=later)
+    ledger.record_push_outcome("cam_1", "settled@acme.com", PushOutcome.ADDED, now=later)
+    ledger.record_push_intent("cam_1", "live@acme.com", "h", "run-live", now=later)
+    ledger.record_push_intent("cam_1", "lapsed@acme.com", "h", "run-old", now=NOW)
+    ledger.record_push_intent("cam_1", "dead@acme.com", "h", "run-dead", now=later)
+    ledger.record_push_intent("cam_1", "mine@acme.com", "h", "run-1", now=later)
+    ledger.record_push_intent("cam_1", "due@acme.com", "h", "run-0", now=NOW)
+    ledger.record_push_outcome("cam_1", "due@acme.com", PushOutcome.DEFERRED, "503", now=NOW)
+    ledger.record_push_intent("cam_1", "soon@acme.com", "h", "run-0", now=later)
+    ledger.record_push_outcome("cam_1", "soon@acme.com", PushOutcome.DEFERRED, "503", now=later)
+    emails = ["new", "settled", "live", "lapsed", "dead", "mine", "due", "soon", "New"]
+    claims = [PushClaim("cam_1", f"{name}@acme.com", "h2", {"email": name}) for name in emails]
+    claimed = ledger.claim_pushes(claims, "run-1", dead_run_ids={"run-dead"}, now=later)
+    assert claimed == {
+        ("cam_1", f"{name}@acme.com") for name in ["new", "lapsed", "dead", "mine", "due"]
+    }
+    taken = ledger.get_push("cam_1", "lapsed@acme.com")
+    assert taken is not None
+    assert (taken.run_id, taken.attempts, taken.lead) == ("run-1", 2, {"email": "lapsed"})
+    live = ledger.get_push("cam_1", "live@acme.com")
+    assert live is not None
+    assert live.run_id == "run-live"
+
+
+def test_two_runs_claiming_the_same_pushes_at_once_get_each_push_once(
+    database_url: str,
+) -> None:
+    keys = [f"lead{n}@acme.com" for n in range(120)]
+    won: dict[str, set[tuple[str, str]]] = {"run-1": set(), "run-2": set()}
+
+    def claim(run: str, order: list[str]) -> None:
+        with PipelineStore(database_url) as store:
+            ledger = PushLedger(store)
+            for start in range(0, len(order), 30):
+                batch = [PushClaim("cam_1", email, "h") for email in order[start : start + 30]]
+                won[run] |= ledger.claim_pushes(batch, run, now=NOW)
+
+    PipelineStore(database_url).close()
+    racers = [
+        threading.Thread(target=claim, args=("run-1", keys)),
+        threading.Thread(target=claim, args=("run-2", keys[::-1])),
+    ]
+    for racer in racers:
+        racer.start()
+    for racer in racers:
+        racer.join()
+    assert not won["run-1"] & won["run-2"]
+    assert won["run-1"] | won["run-2"] == {("cam_1", email) for email in keys}
+
+
+def test_outcomes_of_many_pushes_are_recorded_together_with_the_retry_schedule(
+    store: PipelineStore,
+) -> None:
+    ledger = PushLedger(store, schedule=RetrySchedule(first_delay=timedelta(0), max_attempts=2))
+    ledger.claim_pushes([PushClaim("cam_1", e, "h") for e in ["a@x.io", "b@x.io"]], "r", now=NOW)
+    ledger.record_push_outcome("cam_1", "b@x.io", PushOutcome.DEFERRED, "503", now=NOW)
+    ledger.record_push_intent("cam_1", "b@x.io", "h", "r", now=NOW)
+    recorded = ledger.record_push_outcomes(
+        [
+            PushSettlement("cam_1", "A@x.io", PushOutcome.ADDED, None, "lea_1"),
+            PushSettlement("cam_1", "b@x.io", PushOutcome.DEFERRED, "503"),
+        ],
+        now=NOW,
+    )
+    assert recorded == [PushOutcome.ADDED, PushOutcome.GIVEN_UP]
+    added = ledger.get_push("cam_1", "a@x.io")
+    assert added is not None
+    assert (added.outcome, added.lemlist_lead_id, added.lease_expires_at) == (
+        PushOutcome.ADDED,
+        "lea_1",
+        None,
+    )
+    with pytest.raises(KeyError):
+        ledger.record_push_outcomes(
+            [
+                PushSettlement("cam_1", "a@x.io", PushOutcome.REJECTED, "late"),
+                PushSettlement("cam_1", "never@x.io", PushOutcome.ADDED),
+            ],
+            now=NOW,
+        )
+    unchanged = ledger.get_push("cam_1", "a@x.io")
+    assert unchanged is not None
+    assert unchanged.outcome is PushOutcome.ADDED
+
+
+def test_many_emails_are_checked_for_suppression_as_one_email_is(store: PipelineStore) -> None:
+    store.add_suppressions(
+        [
+            Suppression("Bo@Acme.com", SuppressionSource.LEMLIST_UNSUBSCRIBE, NOW),
+            Suppression("@bounce.io", SuppressionSource.LEMLIST_BOUNCE, NOW),
+        ]
+    )
+    emails = [" bo@acme.com ", "ana@acme.com", "Cy@Bounce.io", "cy@sub.bounce.io", "no-at-sign"]
+    assert store.suppressed_emails(emails) == {"bo@acme.com", "cy@bounce.io"}
+    assert [store.is_suppressed(email) for email in emails] == [True, False, True, False, False]

@@ -6,22 +6,31 @@ and no bulk add, so exactly-once comes from the store's push ledger
 
 1. each lead is prepared (its payload built); a lead that cannot be prepared is rejected with
    the reason, and the others go on: one record never fails the step;
-2. right before sending, a lead that has since been suppressed (an unsubscribe or bounce that
-   arrived after qualification) is skipped;
-3. the push is *claimed* in the ledger under a lease this step renews while it works; a push
-   another live run holds, or one already settled, is not sent again;
-4. the lead is added with ``deduplicate=true``; Lemlist's "already in the campaign" and
+2. leads go in chunks (:data:`PUSH_CHUNK`). Right before a chunk is sent, the leads that have
+   since been suppressed (an unsubscribe or bounce that arrived after qualification) are
+   skipped, found by one lookup for the whole chunk;
+3. the chunk's pushes are *claimed* in the ledger in one transaction, under a lease this step
+   renews while it works; a push another live run holds, or one already settled, is not sent
+   again;
+4. the claimed leads are sent side by side (up to the client's concurrency, paced by the shared
+   rate limiter). Each lead is marked as sent in the ledger, durably, right before its own
+   request goes out, so a lead whose request never left is never taken for one whose answer
+   was lost. It is added with ``deduplicate=true``; Lemlist's "already in the campaign" and
    "already in another campaign" are outcomes, not errors, which is what makes resending safe.
    When an earlier attempt was sent and its answer lost, "already in the campaign" means this
    pipeline added the lead, and it is recorded so (with the Lemlist id, read back);
-5. the outcome is recorded: added, already present, rejected (with Lemlist's, our validator's
-   or the send error's reason), or deferred when Lemlist cannot take it now.
+5. the chunk's outcomes are recorded in one transaction: added, already present, rejected (with
+   Lemlist's, our validator's or the send error's reason), or deferred when Lemlist cannot take
+   it now. If the step fails mid-chunk, the outcomes of the leads already answered are recorded
+   before the failure propagates; the rest stay claimed and pass to the next run when their
+   lease ends.
 
 Besides the leads it is given, the step finishes the pushes the ledger says are owed, whatever
 partition they came from: deferred pushes that are due, and claims whose lease lapsed (their run
 died). Claims of its own leads that another run still holds are waited for, up to one lease,
-then taken over. An authentication failure, exhausted quota or open breaker stops sending: the
-rest is deferred and :attr:`PushReport.stopped_by` says why.
+then taken over. An authentication failure, exhausted quota or open breaker stops sending: no
+request starts after it (those already in flight finish and are recorded as answered), the rest
+is deferred and :attr:`PushReport.stopped_by` says why.
 
 A dry run (:meth:`Pusher.plan`) makes the same decisions from the ledger and the suppression list
 as they stand, without claiming, sending or recording anything: each push it returns is exactly
@@ -53,8 +62,12 @@ from sales_pipeline.clients import (
 from sales_pipeline.domain.outcomes import PushOutcome
 from sales_pipeline.domain.records import PushRecord, normalize_email
 from sales_pipeline.flows.errors import POISON, STOPPING, describe
-from sales_pipeline.store.ledger import PushLedger
+from sales_pipeline.store.ledger import PushClaim, PushLedger, PushSettlement
 from sales_pipeline.store.pipeline_store import PipelineStore
+
+PUSH_CHUNK = 100
+"""Leads per chunk: one suppression lookup, one claim and one outcome transaction each. A few
+times the concurrency, so the sending stays busy while the store sees few, larger writes."""
 
 SKIPPED_SUPPRESSED = "skipped_suppressed"
 """Result of a lead suppressed between qualification and push (not claimed, nothing sent)."""
@@ -119,6 +132,10 @@ class LeadPush:
     def key(self) -> tuple[str, str]:
         """(campaign, normalized email): the push's identity in the ledger."""
         return self.campaign_id, normalize_email(self.email)
+
+    def result(self, result: str, reason: str | None = None) -> PushResult:
+        """This push's :class:`PushResult`."""
+        return PushResult(self.email, self.campaign_id, result, reason, self.owed)
 
 
 @dataclass(frozen=True)
@@ -194,6 +211,53 @@ def renewed_leases(ledger: PushLedger, run_id: str) -> Iterator[None]:
         ledger.release(run_id)
 
 
+@dataclass(frozen=True)
+class _Answer:
+    """What one send came to, before it is recorded."""
+
+    outcome: PushOutcome
+    reason: str | None
+    lead_id: str | None = None
+
+
+@dataclass
+class _Chunk:
+    """Leads pushed together: one suppression lookup, one claim and one outcome transaction."""
+
+    pushes: Sequence[LeadPush]
+    suppressed: set[str] = field(default_factory=set)
+    claimed: bool = False
+    sending: list[LeadPush] = field(default_factory=list)
+    """The leads this run claimed, in order (each key once)."""
+    answers: list[_Answer] = field(default_factory=list)
+    """What the sends came to, in the order of :attr:`sending`."""
+    recorded: list[PushOutcome] = field(default_factory=list)
+    """The outcomes the ledger recorded for :attr:`answers`."""
+
+    @property
+    def answered(self) -> bool:
+        """Every claimed lead was sent (or, once sending stopped, deferred) and answered."""
+        return self.claimed and len(self.answers) == len(self.sending)
+
+    def results(self) -> list[PushResult]:
+        """One result per lead, in order: skipped, or what the ledger recorded."""
+        outcomes = {
+            push.key: push.result(outcome.value, answer.reason)
+            for push, answer, outcome in zip(
+                self.sending, self.answers, self.recorded, strict=False
+            )
+        }
+        results = []
+        for push in self.pushes:
+            if push.key[1] in self.suppressed:
+                results.append(push.result(SKIPPED_SUPPRESSED, "suppressed"))
+            else:
+                results.append(
+                    outcomes.pop(push.key) if push.key in outcomes else push.result(SKIPPED_SETTLED)
+                )
+        return results
+
+
 class Pusher:
     """Pushes leads for one run; see the module docstring."""
 
@@ -207,6 +271,7 @@ class Pusher:
         clock: Callable[[], datetime],
         dead_run_ids: Collection[str] = (),
         sleep: Callable[[float], None] = time.sleep,
+        chunk_size: int = PUSH_CHUNK,
     ) -> None:
         """Push through ``client`` for ``run_id``, recording in ``ledger``; ``clock`` is now."""
         self._client = client
@@ -216,7 +281,9 @@ class Pusher:
         self._clock = clock
         self._dead = dead_run_ids
         self._sleep = sleep
+        self._chunk_size = chunk_size
         self._stopped: ApiError | None = None
+        self._stopping = threading.Lock()
 
     def run(self, pushes: Sequence[LeadPush]) -> PushReport:
         """Push ``pushes`` and every owed push that is due; wait for claims of ``pushes`` held
@@ -229,7 +296,7 @@ class Pusher:
         ]
         report = PushReport()
         with renewed_leases(self._ledger, self._run_id):
-            report.results = [self._push(p) for p in [*pushes, *owed]]
+            report.results = self._push_all([*pushes, *owed])
             report.results = self._take_over_held(pushes, report.results)
         report.stopped_by = self._stopped
         return report
@@ -246,14 +313,20 @@ class Pusher:
             for record in self._ledger.due_pushes(now, exclude_run=self._run_id)
         }
         owed = [LeadPush.from_record(record) for key, record in due.items() if key not in keys]
-        return [PlannedPush(push, self._planned(push, due)) for push in [*pushes, *owed]]
-
-    def _planned(self, push: LeadPush, due: Collection[tuple[str, str]]) -> str:
-        if self._store.is_suppressed(push.email):
-            return SKIPPED_SUPPRESSED
-        if push.key in due or self._ledger.get_push(*push.key) is None:
-            return WOULD_SEND
-        return SKIPPED_SETTLED
+        planned = [*pushes, *owed]
+        suppressed = self._store.suppressed_emails(push.email for push in planned)
+        known = self._ledger.get_pushes(push.key for push in planned)
+        return [
+            PlannedPush(
+                push,
+                SKIPPED_SUPPRESSED
+                if push.key[1] in suppressed
+                else WOULD_SEND
+                if push.key in due or push.key not in known
+                else SKIPPED_SETTLED,
+            )
+            for push in planned
+        ]
 
     def _take_over_held(
         self, pushes: Sequence[LeadPush], results: list[PushResult]
@@ -274,7 +347,10 @@ class Pusher:
                 break
             wait = (min(lapsing.values()) - self._clock()).total_seconds()
             self._sleep(max(wait, 0.0) + 0.05)
-            retried = {key: self._push(by_key[key]) for key in lapsing}
+            retried = {
+                (r.campaign_id, normalize_email(r.email)): r
+                for r in self._push_all([by_key[key] for key in lapsing])
+            }
             results = [
                 retried.get((r.campaign_id, normalize_email(r.email)), r)
                 if r.result == SKIPPED_SETTLED
@@ -283,56 +359,112 @@ class Pusher:
             ]
         return results
 
-    def _push(self, push: LeadPush) -> PushResult:
-        email, campaign = push.email, push.campaign_id
-        if self._store.is_suppressed(email):
-            return PushResult(email, campaign, SKIPPED_SUPPRESSED, "suppressed", push.owed)
-        if not self._ledger.record_push_intent(
-            campaign,
-            email,
-            payload_hash(push.lead),
+    def _push_all(self, pushes: Sequence[LeadPush]) -> list[PushResult]:
+        """Push ``pushes`` chunk by chunk; one result each, in their order.
+
+        The sends of all chunks go through one :meth:`~sales_pipeline.clients.base.
+        VendorClient.concurrently`, which takes items only as they are needed: a chunk is
+        looked up and claimed when its first lead is about to be sent (while the last ones of
+        the chunk before are still in flight, so the sending never drains between chunks), and
+        its outcomes are recorded as soon as its last answer is in. When the step fails, the
+        answers already in are recorded before the failure propagates.
+        """
+        chunks = [
+            _Chunk(pushes[start : start + self._chunk_size])
+            for start in range(0, len(pushes), self._chunk_size)
+        ]
+        settled = 0
+        try:
+            for chunk, answer in self._client.concurrently(
+                lambda item: (item[0], self._send(item[1])), self._claimed(chunks)
+            ):
+                chunk.answers.append(answer)
+                while settled < len(chunks) and chunks[settled].answered:
+                    self._settle(chunks[settled])
+                    settled += 1
+        finally:
+            for chunk in chunks[settled:]:
+                self._settle(chunk)
+        return [result for chunk in chunks for result in chunk.results()]
+
+    def _claimed(self, chunks: Sequence[_Chunk]) -> Iterator[tuple[_Chunk, LeadPush]]:
+        """The leads to send, chunk by chunk, each chunk looked up and claimed when reached."""
+        for chunk in chunks:
+            self._claim(chunk)
+            yield from ((chunk, push) for push in chunk.sending)
+
+    def _claim(self, chunk: _Chunk) -> None:
+        """Skip ``chunk``'s suppressed leads (one lookup) and claim the others (one
+        transaction); the ones claimed are to be sent."""
+        chunk.suppressed = self._store.suppressed_emails(push.email for push in chunk.pushes)
+        claimed = self._ledger.claim_pushes(
+            [
+                PushClaim(p.campaign_id, p.email, payload_hash(p.lead), p.lead, p.segment)
+                for p in chunk.pushes
+                if p.key[1] not in chunk.suppressed
+            ],
             self._run_id,
-            lead=push.lead,
-            segment=push.segment,
             dead_run_ids=self._dead,
             now=self._clock(),
-        ):
-            return PushResult(email, campaign, SKIPPED_SETTLED, None, push.owed)
-        if self._stopped is not None:
-            return self._settle(push, PushOutcome.DEFERRED, describe(self._stopped))
-        sent_before = self._ledger.mark_sent(campaign, email)
-        try:
-            answer = self._client.add_lead_to_campaign(campaign, dict(push.lead), deduplicate=True)
-        except InputValidationError as invalid:
-            return self._settle(push, PushOutcome.REJECTED, invalid.message)
-        except STOPPING as stop:
-            self._stopped = stop
-            return self._settle(push, PushOutcome.DEFERRED, describe(stop))
-        except InvalidRequest as refused:
-            return self._settle(push, PushOutcome.REJECTED, describe(refused))
-        except ApiError as failure:
-            return self._settle(push, PushOutcome.DEFERRED, describe(failure))
-        except POISON as poison:
-            return self._settle(push, PushOutcome.REJECTED, describe(poison))
-        return self._record_answer(push, answer, sent_before)
+        )
+        for push in chunk.pushes:
+            if push.key in claimed:
+                claimed.discard(push.key)
+                chunk.sending.append(push)
+        chunk.claimed = True
 
-    def _record_answer(
-        self, push: LeadPush, answer: AddLeadResult, sent_before: bool
-    ) -> PushResult:
+    def _settle(self, chunk: _Chunk) -> None:
+        """Record the outcomes of ``chunk``'s answered sends in one transaction."""
+        settlements = [
+            PushSettlement(push.campaign_id, push.email, a.outcome, a.reason, a.lead_id)
+            for push, a in zip(chunk.sending, chunk.answers, strict=False)
+        ]
+        chunk.recorded = self._ledger.record_push_outcomes(settlements, now=self._clock())
+
+    def _send(self, push: LeadPush) -> _Answer:
+        """Send one claimed lead (from any of the client's threads) unless sending has stopped;
+        what it came to."""
+        if self._stopped is not None:
+            return _Answer(PushOutcome.DEFERRED, describe(self._stopped))
+        sent_before = self._ledger.mark_sent(push.campaign_id, push.email)
+        try:
+            answer = self._client.add_lead_to_campaign(
+                push.campaign_id, dict(push.lead), deduplicate=True
+            )
+        except InputValidationError as invalid:
+            return _Answer(PushOutcome.REJECTED, invalid.message)
+        except STOPPING as stop:
+            self._stop(stop)
+            return _Answer(PushOutcome.DEFERRED, describe(stop))
+        except InvalidRequest as refused:
+            return _Answer(PushOutcome.REJECTED, describe(refused))
+        except ApiError as failure:
+            return _Answer(PushOutcome.DEFERRED, describe(failure))
+        except POISON as poison:
+            return _Answer(PushOutcome.REJECTED, describe(poison))
+        return self._answered(push, answer, sent_before)
+
+    def _stop(self, error: ApiError) -> None:
+        """Stop sending because of ``error``; the first stop is the one reported."""
+        with self._stopping:
+            if self._stopped is None:
+                self._stopped = error
+
+    def _answered(self, push: LeadPush, answer: AddLeadResult, sent_before: bool) -> _Answer:
         outcome = answer.outcome
         if outcome is AddLeadOutcome.ADDED:
-            return self._settle(push, PushOutcome.ADDED, None, answer.lead_id)
+            return _Answer(PushOutcome.ADDED, None, answer.lead_id)
         if outcome is AddLeadOutcome.ALREADY_IN_CAMPAIGN and (
             sent_before or answer.after_lost_attempt
         ):
             lead_id = self._read_back_lead_id(push)
             reason = "added by an earlier attempt whose answer was lost"
-            return self._settle(push, PushOutcome.ADDED, reason, lead_id)
+            return _Answer(PushOutcome.ADDED, reason, lead_id)
         if outcome is AddLeadOutcome.ALREADY_IN_CAMPAIGN:
-            return self._settle(push, PushOutcome.ALREADY_PRESENT, "already in campaign")
+            return _Answer(PushOutcome.ALREADY_PRESENT, "already in campaign")
         if outcome is AddLeadOutcome.IN_OTHER_CAMPAIGN:
-            return self._settle(push, PushOutcome.ALREADY_PRESENT, "already in another campaign")
-        return self._settle(push, PushOutcome.REJECTED, answer.reason)
+            return _Answer(PushOutcome.ALREADY_PRESENT, "already in another campaign")
+        return _Answer(PushOutcome.REJECTED, answer.reason)
 
     def _read_back_lead_id(self, push: LeadPush) -> str | None:
         """Lemlist's id for the lead in its campaign, or None when it cannot be read now."""
@@ -340,15 +472,3 @@ class Pusher:
             return self._client.lead_id_in_campaign(push.email, push.campaign_id)
         except ApiError:
             return None
-
-    def _settle(
-        self,
-        push: LeadPush,
-        outcome: PushOutcome,
-        reason: str | None,
-        lead_id: str | None = None,
-    ) -> PushResult:
-        recorded = self._ledger.record_push_outcome(
-            push.campaign_id, push.email, outcome, reason, lead_id, now=self._clock()
-        )
-        return PushResult(push.email, push.campaign_id, recorded.value, reason, push.owed)

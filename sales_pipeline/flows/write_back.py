@@ -7,11 +7,15 @@ contact. Besides the contacts it is given, the writeback finishes the writebacks
 (:class:`~sales_pipeline.store.backlog.Stage` ``WRITEBACK``): ones that failed transiently in an
 earlier run, and the push status of leads an earlier run owed and this run pushed.
 
-A contact HubSpot refuses (or whose values cannot be sent) is *rejected* with HubSpot's message
-and the others are written: a batch the client refuses as a whole is split until the refused
-contact is alone. A batch that fails for a transient reason after its retries is *deferred* to
-the backlog, for any later run. Authentication failures, exhausted quotas and an open breaker
-stop the writeback: everything not yet written is deferred, and the error is raised.
+The batches (the client's batch size, HubSpot's maximum of 100 by default) are sent side by
+side, up to the client's concurrency and paced by the shared rate limiter, and so are the reads
+of what HubSpot holds. A contact HubSpot refuses (or whose values cannot be sent) is *rejected*
+with HubSpot's message and the others are written: a batch the client refuses as a whole is
+split until the refused contact is alone. A batch that fails for a transient reason after its
+retries is *deferred* to the backlog, for any later run; the other batches go on.
+Authentication failures, exhausted quotas and an open breaker stop the writeback: no batch
+starts after it (those in flight finish and are recorded), everything not yet written is
+deferred, and :attr:`WritebackReport.stopped_by` says why.
 
 A dry run (:func:`planned_writes`) returns exactly what :func:`write_back` would upsert now (the
 changes and the owed writebacks that are due) without creating properties, sending or recording
@@ -20,9 +24,11 @@ anything.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 from sales_pipeline.clients import (
     ApiError,
@@ -38,6 +44,8 @@ from sales_pipeline.flows.push import PushResult
 from sales_pipeline.store.backlog import Stage, WorkBacklog
 from sales_pipeline.store.ledger import PushLedger
 from sales_pipeline.transforms.writeback import WRITEBACK_PROPERTIES, ledger_values
+
+T = TypeVar("T")
 
 _REFUSED: tuple[type[Exception], ...] = (InputValidationError, *POISON)
 """Errors of records the client refuses to send: split the batch until the record is alone."""
@@ -74,12 +82,15 @@ class WritebackReport:
 def current_values(
     client: HubSpotClient, hubspot_ids: Sequence[str]
 ) -> dict[str, Mapping[str, str | None]]:
-    """What HubSpot holds now of the writeback properties, by lower-cased email."""
+    """What HubSpot holds now of the writeback properties, by lower-cased email (the batches
+    read side by side)."""
+    names = ["email", *WRITEBACK_PROPERTIES]
+    ids = list(dict.fromkeys(hubspot_ids))
+    batches = _batches(ids, client.settings.batch_size)
     return {
         str(result.properties.get("email") or "").lower(): result.properties
-        for result in client.batch_read_contacts(
-            list(hubspot_ids), ["email", *WRITEBACK_PROPERTIES]
-        )
+        for results in client.concurrently(lambda b: client.batch_read_contacts(b, names), batches)
+        for result in results
         if result.properties is not None
     }
 
@@ -96,7 +107,16 @@ def write_back(
         created_properties=client.ensure_contact_properties(property_definitions())
     )
     wanted = planned_writes(changes, backlog, now)
-    _upsert_isolating(client, [ContactUpsert(e, v) for e, v in wanted.items()], report)
+    records = [ContactUpsert(e, v) for e, v in wanted.items()]
+    stop = _Stop()
+    for part in client.concurrently(
+        lambda batch: _upsert_isolating(client, batch, WritebackReport(), stop),
+        _batches(records, client.settings.batch_size),
+    ):
+        report.written += part.written
+        report.rejected.update(part.rejected)
+        report.deferred.update(part.deferred)
+    report.stopped_by = stop.error
     for reason in set(report.deferred.values()):
         failed = [e for e, why in report.deferred.items() if why == reason]
         backlog.defer(Stage.WRITEBACK, ((e, partition, wanted[e]) for e in failed), reason, now)
@@ -118,33 +138,53 @@ def planned_writes(
     return {**owed, **{email: dict(values) for email, values in changes.items()}}
 
 
+class _Stop:
+    """The error that stopped the writeback, shared by the batches running side by side; the
+    first one is kept."""
+
+    def __init__(self) -> None:
+        self.error: ApiError | None = None
+        self._lock = threading.Lock()
+
+    def set(self, error: ApiError) -> None:
+        """Stop with ``error``, unless an earlier error already stopped the writeback."""
+        with self._lock:
+            if self.error is None:
+                self.error = error
+
+
+def _batches(items: Sequence[T], size: int) -> list[list[T]]:
+    """Consecutive batches of ``items`` of at most ``size``."""
+    return [list(items[start : start + size]) for start in range(0, len(items), size)]
+
+
 def _upsert_isolating(
-    client: HubSpotClient, records: Sequence[ContactUpsert], report: WritebackReport
-) -> None:
-    """Upsert ``records``; a batch refused as a whole before sending is split until the
-    refused record is alone. Fills ``report``."""
+    client: HubSpotClient, records: Sequence[ContactUpsert], report: WritebackReport, stop: _Stop
+) -> WritebackReport:
+    """Upsert ``records`` unless the writeback has stopped; a batch refused as a whole before
+    sending is split until the refused record is alone. Fills and returns ``report``."""
     if not records:
-        return
-    if report.stopped_by is not None:
-        report.deferred.update((r.email, describe(report.stopped_by)) for r in records)
-        return
+        return report
+    if stop.error is not None:
+        report.deferred.update((r.email, describe(stop.error)) for r in records)
+        return report
     try:
         results = client.batch_upsert_contacts(records)
     except _REFUSED as refused:
         if len(records) == 1:
             report.rejected[records[0].email] = describe(refused)
-            return
+            return report
         middle = len(records) // 2
-        _upsert_isolating(client, records[:middle], report)
-        _upsert_isolating(client, records[middle:], report)
-        return
+        _upsert_isolating(client, records[:middle], report, stop)
+        return _upsert_isolating(client, records[middle:], report, stop)
     except ApiError as failure:
         done = _record(failure.partial or [], report)
         if isinstance(failure, STOPPING):
-            report.stopped_by = failure
+            stop.set(failure)
         report.deferred.update((r.email, describe(failure)) for r in records if r.email not in done)
-        return
+        return report
     _record(results, report)
+    return report
 
 
 def _record(results: Sequence[UpsertResult], report: WritebackReport) -> set[str]:
@@ -165,10 +205,11 @@ def write_back_owed_pushes(
 ) -> int:
     """Queue the HubSpot writeback of the owed pushes this run settled (their leads are in no
     frame of this run): campaign, segment and push status from the ledger. Returns how many."""
-    items = []
-    for result in pushed:
-        record = ledger.get_push(result.campaign_id, result.email) if result.owed else None
-        if record is not None and record.outcome not in OUTSTANDING_OUTCOMES:
-            items.append((record.email, partition, ledger_values(record)))
+    owed = [(result.campaign_id, result.email) for result in pushed if result.owed]
+    items = [
+        (record.email, partition, ledger_values(record))
+        for record in ledger.get_pushes(owed).values()
+        if record.outcome not in OUTSTANDING_OUTCOMES
+    ]
     backlog.enqueue(Stage.WRITEBACK, items, now)
     return len(items)

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Row
+from sqlalchemy.engine import Connection, Row
 
 from sales_pipeline.domain.outcomes import IN_CAMPAIGN_OUTCOMES, OUTSTANDING_OUTCOMES, PushOutcome
 from sales_pipeline.domain.records import PushRecord, normalize_email
@@ -36,6 +37,29 @@ DEFAULT_PUSH_LEASE = timedelta(seconds=60)
 
 _OUTSTANDING = [o.value for o in OUTSTANDING_OUTCOMES]
 _IN_CAMPAIGN = [o.value for o in IN_CAMPAIGN_OUTCOMES]
+
+
+@dataclass(frozen=True)
+class PushClaim:
+    """A push about to be sent: its key, a fingerprint of what is sent, and what a later run
+    needs to finish it (the lead as sent and its segment)."""
+
+    campaign_id: str
+    email: str
+    payload_hash: str
+    lead: Mapping[str, Any] | None = None
+    segment: str | None = None
+
+
+@dataclass(frozen=True)
+class PushSettlement:
+    """The outcome of a claimed push, with its reason and Lemlist's lead id if known."""
+
+    campaign_id: str
+    email: str
+    outcome: PushOutcome
+    reason: str | None = None
+    lemlist_lead_id: str | None = None
 
 
 class PushLedger:
@@ -66,61 +90,93 @@ class PushLedger:
         dead_run_ids: Collection[str] = (),
         now: datetime | None = None,
     ) -> bool:
-        """Claim the push of ``email`` to ``campaign_id`` before sending it.
+        """Claim the push of ``email`` to ``campaign_id`` before sending it: :meth:`claim_pushes`
+        of one push. Returns True when this run may send."""
+        claim = PushClaim(campaign_id, email, payload_hash, lead, segment)
+        return bool(self.claim_pushes([claim], run_id, dead_run_ids=dead_run_ids, now=now))
 
-        Returns True when this run may send: the push is new, is deferred and due, is already
-        claimed by this same run, or is pending under a claim whose lease has lapsed or whose
-        run is in ``dead_run_ids``. Returns False when the push is settled, not yet due, or
-        another live run holds the claim. Each step is one atomic statement, so of two runs
-        racing for the same push exactly one gets True. ``lead`` (what is sent) and ``segment``
-        are kept, so a later run can finish the push; a takeover records what it sends now.
+    def claim_pushes(
+        self,
+        claims: Sequence[PushClaim],
+        run_id: str,
+        *,
+        dead_run_ids: Collection[str] = (),
+        now: datetime | None = None,
+    ) -> set[tuple[str, str]]:
+        """Claim the pushes ``claims`` before sending them, in one transaction; returns the
+        (campaign, normalized email) keys this run may send.
+
+        A push is claimed when it is new, is deferred and due, is already claimed by this same
+        run, or is pending under a claim whose lease has lapsed or whose run is in
+        ``dead_run_ids``. It is not when it is settled, not yet due, or another live run holds
+        the claim. New pushes are inserted by one statement that skips the keys already there;
+        each known push is then taken by its own conditional update, so of two runs racing for
+        the same push exactly one wins it. ``lead`` (what is sent) and ``segment`` are kept, so
+        a later run can finish the push; a takeover records what it sends now. A key listed
+        twice is claimed once, for its first claim.
         """
         now = now or utc_now()
-        key = normalize_email(email)
         lease_end = now + self.lease
+        first: dict[tuple[str, str], PushClaim] = {}
+        for claim in claims:
+            first.setdefault((claim.campaign_id, normalize_email(claim.email)), claim)
+        if not first:
+            return set()
+        # Rows are locked in key order, so that two runs claiming overlapping chunks on
+        # PostgreSQL queue for each other instead of deadlocking.
+        unique = dict(sorted(first.items()))
+        rows = [
+            {
+                "campaign_id": campaign,
+                "email": email,
+                "payload_hash": claim.payload_hash,
+                "run_id": run_id,
+                "outcome": PushOutcome.PENDING.value,
+                "attempts": 1,
+                "created_at": now,
+                "claimed_at": now,
+                "lease_expires_at": lease_end,
+                "lead": dict(claim.lead) if claim.lead is not None else None,
+                "segment": claim.segment,
+                "sent": False,
+            }
+            for (campaign, email), claim in unique.items()
+        ]
+        claimable = self._claimable(now, held_by=[run_id, *dead_run_ids])
         with self._engine.begin() as conn:
             inserted = conn.execute(
                 dialect_insert(conn, push_ledger)
-                .values(
-                    campaign_id=campaign_id,
-                    email=key,
-                    payload_hash=payload_hash,
-                    run_id=run_id,
-                    outcome=PushOutcome.PENDING.value,
-                    attempts=1,
-                    created_at=now,
-                    claimed_at=now,
-                    lease_expires_at=lease_end,
-                    lead=dict(lead) if lead is not None else None,
-                    segment=segment,
-                    sent=False,
-                )
                 .on_conflict_do_nothing(index_elements=["campaign_id", "email"])
+                .returning(push_ledger.c.campaign_id, push_ledger.c.email),
+                rows,
             )
-            if inserted.rowcount == 1:
-                return True
-            claimable = self._claimable(now, held_by=[run_id, *dead_run_ids])
-            sending = {"lead": dict(lead)} if lead is not None else {}
-            taken = conn.execute(
-                push_ledger.update()
-                .where(
-                    push_ledger.c.campaign_id == campaign_id,
-                    push_ledger.c.email == key,
-                    claimable,
+            claimed = {(row.campaign_id, row.email) for row in inserted}
+            known = [key for key in unique if key not in claimed]
+            for key in _claimable_keys(conn, known, claimable):
+                claim = unique[key]
+                sending = {"lead": dict(claim.lead)} if claim.lead is not None else {}
+                taken = conn.execute(
+                    push_ledger.update()
+                    .where(
+                        push_ledger.c.campaign_id == key[0],
+                        push_ledger.c.email == key[1],
+                        claimable,
+                    )
+                    .values(
+                        outcome=PushOutcome.PENDING.value,
+                        run_id=run_id,
+                        claimed_at=now,
+                        completed_at=None,
+                        lease_expires_at=lease_end,
+                        attempts=push_ledger.c.attempts + 1,
+                        payload_hash=claim.payload_hash,
+                        segment=sa.func.coalesce(claim.segment, push_ledger.c.segment),
+                        **sending,
+                    )
                 )
-                .values(
-                    outcome=PushOutcome.PENDING.value,
-                    run_id=run_id,
-                    claimed_at=now,
-                    completed_at=None,
-                    lease_expires_at=lease_end,
-                    attempts=push_ledger.c.attempts + 1,
-                    payload_hash=payload_hash,
-                    segment=sa.func.coalesce(segment, push_ledger.c.segment),
-                    **sending,
-                )
-            )
-            return taken.rowcount == 1
+                if taken.rowcount == 1:
+                    claimed.add(key)
+        return claimed
 
     def mark_sent(self, campaign_id: str, email: str) -> bool:
         """Record, right before the request goes out, that this push may reach Lemlist: if its
@@ -145,46 +201,72 @@ class PushLedger:
         *,
         now: datetime | None = None,
     ) -> PushOutcome:
-        """Settle (or defer) a push claimed with :meth:`record_push_intent`; returns the outcome
-        recorded. A deferred push gets its next attempt time from the schedule, or is given up
-        (``given_up``, with the reason) once the schedule is exhausted.
+        """Settle (or defer) one push: :meth:`record_push_outcomes` of one; returns the outcome
+        recorded."""
+        settlement = PushSettlement(campaign_id, email, outcome, reason, lemlist_lead_id)
+        return self.record_push_outcomes([settlement], now=now)[0]
 
-        Raises KeyError when no intent was recorded, ValueError for the ``pending`` outcome.
+    def record_push_outcomes(
+        self, settlements: Sequence[PushSettlement], *, now: datetime | None = None
+    ) -> list[PushOutcome]:
+        """Settle (or defer) pushes claimed with :meth:`claim_pushes`, in one transaction;
+        returns the outcome recorded for each. A deferred push gets its next attempt time from
+        the schedule, or is given up (``given_up``, with the reason) once the schedule is
+        exhausted.
+
+        Raises KeyError when a push has no intent recorded (nothing is then written),
+        ValueError for the ``pending`` outcome.
         """
-        outcome = PushOutcome(outcome)
-        if outcome is PushOutcome.PENDING:
+        if any(PushOutcome(s.outcome) is PushOutcome.PENDING for s in settlements):
             raise ValueError("'pending' is set by record_push_intent, not recorded as an outcome")
+        if not settlements:
+            return []
         now = now or utc_now()
-        where = (
-            push_ledger.c.campaign_id == campaign_id,
-            push_ledger.c.email == normalize_email(email),
-        )
+        keys = [(s.campaign_id, normalize_email(s.email)) for s in settlements]
+        recorded: list[PushOutcome] = []
+        updates: list[dict[str, Any]] = []
         with self._engine.begin() as conn:
-            row = conn.execute(
-                sa.select(push_ledger.c.attempts, push_ledger.c.created_at).where(*where)
-            ).first()
-            if row is None:
-                raise KeyError(f"no push intent recorded for campaign {campaign_id!r}")
-            next_attempt = None
-            if outcome is PushOutcome.DEFERRED:
-                if self.schedule.exhausted(row.attempts, row.created_at, now):
-                    outcome = PushOutcome.GIVEN_UP
-                    reason = self.schedule.give_up_reason(row.attempts, reason)
-                else:
-                    next_attempt = self.schedule.next_attempt(row.attempts, now)
+            known = _attempts(conn, keys)
+            for (campaign, email), settlement in zip(keys, settlements, strict=True):
+                if (campaign, email) not in known:
+                    raise KeyError(f"no push intent recorded for campaign {campaign!r}")
+                attempts, created_at = known[campaign, email]
+                outcome, reason = PushOutcome(settlement.outcome), settlement.reason
+                next_attempt = None
+                if outcome is PushOutcome.DEFERRED:
+                    if self.schedule.exhausted(attempts, created_at, now):
+                        outcome = PushOutcome.GIVEN_UP
+                        reason = self.schedule.give_up_reason(attempts, reason)
+                    else:
+                        next_attempt = self.schedule.next_attempt(attempts, now)
+                recorded.append(outcome)
+                updates.append(
+                    {
+                        "key_campaign": campaign,
+                        "key_email": email,
+                        "set_outcome": outcome.value,
+                        "set_reason": reason,
+                        "set_lead_id": settlement.lemlist_lead_id,
+                        "set_next_attempt": next_attempt,
+                    }
+                )
             conn.execute(
                 push_ledger.update()
-                .where(*where)
+                .where(
+                    push_ledger.c.campaign_id == sa.bindparam("key_campaign"),
+                    push_ledger.c.email == sa.bindparam("key_email"),
+                )
                 .values(
-                    outcome=outcome.value,
-                    reason=reason,
-                    lemlist_lead_id=lemlist_lead_id,
+                    outcome=sa.bindparam("set_outcome"),
+                    reason=sa.bindparam("set_reason"),
+                    lemlist_lead_id=sa.bindparam("set_lead_id"),
                     completed_at=now,
                     lease_expires_at=None,
-                    next_attempt_at=next_attempt,
-                )
+                    next_attempt_at=sa.bindparam("set_next_attempt"),
+                ),
+                sorted(updates, key=lambda u: (u["key_campaign"], u["key_email"])),
             )
-        return outcome
+        return recorded
 
     def renew_leases(self, run_id: str, *, now: datetime | None = None) -> int:
         """Extend the lease of every claim ``run_id`` holds; returns how many were renewed."""
@@ -285,11 +367,18 @@ class PushLedger:
 
     def get_push(self, campaign_id: str, email: str) -> PushRecord | None:
         """The ledger row for ``email`` in ``campaign_id``, if any."""
-        records = self._select(
-            push_ledger.c.campaign_id == campaign_id,
-            push_ledger.c.email == normalize_email(email),
-        )
-        return records[0] if records else None
+        return self.get_pushes([(campaign_id, email)]).get((campaign_id, normalize_email(email)))
+
+    def get_pushes(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], PushRecord]:
+        """The ledger rows of the (campaign, email) ``keys`` that have one, keyed by (campaign,
+        normalized email): one query per 500 emails."""
+        wanted = {(campaign, normalize_email(email)) for campaign, email in keys}
+        found: dict[tuple[str, str], PushRecord] = {}
+        for chunk in chunks(sorted({email for _, email in wanted})):
+            for record in self._select(push_ledger.c.email.in_(chunk)):
+                if (record.campaign_id, record.email) in wanted:
+                    found[record.campaign_id, record.email] = record
+        return found
 
     def given_up_pushes(self) -> list[PushRecord]:
         """Pushes given up (by the schedule or by hand), oldest claim first."""
@@ -373,6 +462,44 @@ class PushLedger:
             query = query.limit(limit)
         with self._engine.begin() as conn:
             return [_push_record(row) for row in conn.execute(query)]
+
+
+def _claimable_keys(
+    conn: Connection, keys: Sequence[tuple[str, str]], claimable: sa.ColumnElement[bool]
+) -> list[tuple[str, str]]:
+    """Of the (campaign, normalized email) ``keys``, those ``claimable`` now, in their order:
+    one read per 500 emails, so only pushes that can be taken over get an update of their own."""
+    wanted = set(keys)
+    found: set[tuple[str, str]] = set()
+    for chunk in chunks(sorted({email for _, email in wanted})):
+        rows = conn.execute(
+            sa.select(push_ledger.c.campaign_id, push_ledger.c.email).where(
+                push_ledger.c.email.in_(chunk), claimable
+            )
+        )
+        found.update((row.campaign_id, row.email) for row in rows)
+    return [key for key in keys if key in found]
+
+
+def _attempts(
+    conn: Connection, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[int, datetime]]:
+    """(attempts, created at) of the ledger rows of ``keys``: one read per 500 emails."""
+    wanted = set(keys)
+    found: dict[tuple[str, str], tuple[int, datetime]] = {}
+    for chunk in chunks(sorted({email for _, email in wanted})):
+        rows = conn.execute(
+            sa.select(
+                push_ledger.c.campaign_id,
+                push_ledger.c.email,
+                push_ledger.c.attempts,
+                push_ledger.c.created_at,
+            ).where(push_ledger.c.email.in_(chunk))
+        )
+        for row in rows:
+            if (row.campaign_id, row.email) in wanted:
+                found[row.campaign_id, row.email] = (row.attempts, row.created_at)
+    return found
 
 
 def count_work(rows: Iterable[Sequence[Any]], now: datetime) -> list[dict[str, Any]]:

@@ -1,6 +1,7 @@
 """The push flow with a fake Lemlist and a SQLite store: exactly once, truthful outcomes,
 poison records, systemic stops, owed work and leases."""
 
+import threading
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -8,6 +9,7 @@ from typing import Any, cast
 
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 
 from sales_pipeline.clients import (
     AddLeadOutcome,
@@ -15,8 +17,12 @@ from sales_pipeline.clients import (
     ApiTimeout,
     AuthError,
     LemlistClient,
+    LemlistSettings,
     QuotaExhausted,
+    RateLimiter,
+    Secret,
 )
+from sales_pipeline.clients.transport import TransportConfig
 from sales_pipeline.domain.outcomes import PushOutcome, SuppressionSource
 from sales_pipeline.domain.records import Suppression
 from sales_pipeline.domain.retry import RetrySchedule
@@ -25,31 +31,48 @@ from sales_pipeline.flows.push import (
     SKIPPED_SUPPRESSED,
     LeadPush,
     Pusher,
+    PushReport,
     prepare_pushes,
 )
+from sales_pipeline.sandbox import SandboxConfig, run_sandbox
 from sales_pipeline.store.ledger import PushLedger
 from sales_pipeline.store.pipeline_store import PipelineStore
+from sales_pipeline_tests.flows.side_by_side import SideBySide
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=30)
 
 
-class FakeLemlist:
+class FakeLemlist(SideBySide):
     """Lemlist's add-lead call as a dict of campaigns; ``failures`` are raised in turn (an
-    exception after recording = the lead arrived, the answer was lost)."""
+    exception after recording = the lead arrived, the answer was lost) and ``failing_calls``
+    at their call number (counted from 1). With a ``concurrency`` above 1 the calls run on that
+    many threads, as the real client runs them."""
 
-    def __init__(self) -> None:
+    def __init__(self, concurrency: int = 1) -> None:
+        super().__init__(concurrency)
+        self.failing_calls: dict[int, Exception] = {}
         self.campaigns: dict[str, dict[str, str]] = {}
         self.failures: list[tuple[Exception, bool]] = []
         self.calls = 0
+        self.sent: list[str] = []
+        """Emails in the order their calls were made."""
         self.answers_lost_inside_call = False
         """The client retried within the call after a lost answer (a drop after processing)."""
+        self._lock = threading.Lock()
 
     def add_lead_to_campaign(
         self, campaign_id: str, lead: Mapping[str, Any], *, deduplicate: bool
     ) -> AddLeadResult:
+        with self._lock:
+            return self._add(campaign_id, lead)
+
+    def _add(self, campaign_id: str, lead: Mapping[str, Any]) -> AddLeadResult:
         self.calls += 1
         email = str(lead["email"]).lower()
+        self.sent.append(email)
+        if self.calls in self.failing_calls:
+            raise self.failing_calls[self.calls]
         failure, arrived = self.failures.pop(0) if self.failures else (None, False)
         if failure is not None and not arrived:
             raise failure
@@ -226,3 +249,182 @@ def test_a_claim_nobody_renews_is_waited_for_and_taken_over(
     assert slept
     assert sum(slept) <= LEASE.total_seconds() + 1
     assert ledger.pending_pushes() == []
+
+
+def _leads(count: int, campaign: str = "cam_1") -> list[LeadPush]:
+    return [_lead(f"lead{n}@acme{n % 7}.com", campaign) for n in range(count)]
+
+
+def test_two_runs_sending_side_by_side_add_every_lead_exactly_once(
+    store: PipelineStore, ledger: PushLedger
+) -> None:
+    lemlist = FakeLemlist(concurrency=4)
+    leads = _leads(60)
+    reports: dict[str, PushReport] = {}
+
+    def run(run_id: str, order: list[LeadPush]) -> None:
+        pusher = Pusher(
+            cast(LemlistClient, lemlist),
+            store,
+            ledger,
+            run_id,
+            clock=lambda: NOW,
+            sleep=lambda _: None,
+            chunk_size=25,
+        )
+        reports[run_id] = pusher.run(order)
+
+    racers = [
+        threading.Thread(target=run, args=("run-1", leads)),
+        threading.Thread(target=run, args=("run-2", leads[::-1])),
+    ]
+    for racer in racers:
+        racer.start()
+    for racer in racers:
+        racer.join()
+    emails = {lead.email for lead in leads}
+    assert sorted(lemlist.sent) == sorted(emails)
+    for email in emails:
+        results = [
+            r.result for report in reports.values() for r in report.results if r.email == email
+        ]
+        assert sorted(results) == ["added", SKIPPED_SETTLED]
+    pushes = ledger.get_pushes(lead.key for lead in leads).values()
+    assert {push.outcome for push in pushes} == {PushOutcome.ADDED}
+
+
+def test_a_suppressed_lead_in_a_chunk_is_the_only_one_skipped(
+    store: PipelineStore, ledger: PushLedger
+) -> None:
+    store.add_suppressions([Suppression("lead3@acme3.com", SuppressionSource.REPLY, NOW)])
+    lemlist = FakeLemlist(concurrency=4)
+    leads = [*_leads(6)[:3], _lead(" Lead3@ACME3.com "), *_leads(6)[4:]]
+    report = _pusher(lemlist, store, ledger).run(leads)
+    assert [r.result for r in report.results] == ["added"] * 3 + [SKIPPED_SUPPRESSED] + [
+        "added"
+    ] * 2
+    assert ledger.get_push("cam_1", "lead3@acme3.com") is None
+    assert "lead3@acme3.com" not in lemlist.sent
+    assert lemlist.calls == 5
+
+
+def test_a_quota_stop_mid_chunk_sends_nothing_after_it_and_defers_the_rest(
+    store: PipelineStore, ledger: PushLedger
+) -> None:
+    concurrency = 4
+    lemlist = FakeLemlist(concurrency)
+    lemlist.failing_calls[3] = QuotaExhausted("quota", vendor="lemlist", operation="add")
+    leads = _leads(25)
+    pusher = Pusher(
+        cast(LemlistClient, lemlist),
+        store,
+        ledger,
+        "run-1",
+        clock=lambda: NOW,
+        sleep=lambda _: None,
+        chunk_size=10,
+    )
+    report = pusher.run(leads)
+    assert isinstance(report.stopped_by, QuotaExhausted)
+    assert len(lemlist.sent) <= 3 + concurrency - 1, "only calls already in flight may follow"
+    assert set(lemlist.sent) <= {lead.email for lead in leads[:10]}
+    added = set(lemlist.campaigns.get("cam_1", {}))
+    outcomes = _outcomes(report.results)
+    assert {e for e, result in outcomes.items() if result == "added"} == added
+    assert {e for e, result in outcomes.items() if result == "deferred"} == {
+        lead.email for lead in leads
+    } - added
+    pushes = ledger.get_pushes(lead.key for lead in leads)
+    assert {email for (_, email), push in pushes.items() if push.sent} == set(lemlist.sent)
+    later = _pusher(lemlist, store, ledger, "run-2").run([])
+    assert {r.email for r in later.results if r.result == "added"} == {
+        lead.email for lead in leads
+    } - added
+    assert sorted(lemlist.campaigns["cam_1"]) == sorted(lead.email for lead in leads)
+
+
+def test_each_chunk_is_looked_up_claimed_and_settled_in_one_transaction_each(
+    store: PipelineStore, ledger: PushLedger
+) -> None:
+    transactions: list[list[str]] = []
+    open_transactions: dict[int, list[str]] = {}
+    guard = threading.Lock()
+
+    def statement(conn: sa.Connection, cursor: Any, sql: str, *_: Any) -> None:
+        with guard:
+            open_transactions.setdefault(id(conn), []).append(sql)
+
+    def commit(conn: sa.Connection) -> None:
+        with guard:
+            transactions.append(open_transactions.pop(id(conn), []))
+
+    sa.event.listen(store.engine, "before_cursor_execute", statement)
+    sa.event.listen(store.engine, "commit", commit)
+    lemlist = FakeLemlist(concurrency=4)
+    pusher = Pusher(
+        cast(LemlistClient, lemlist),
+        store,
+        ledger,
+        "run-1",
+        clock=lambda: NOW,
+        sleep=lambda _: None,
+        chunk_size=10,
+    )
+    report = pusher.run(_leads(25))
+    sa.event.remove(store.engine, "before_cursor_execute", statement)
+    sa.event.remove(store.engine, "commit", commit)
+
+    def count(fragment: str) -> int:
+        return sum(any(fragment in sql for sql in sqls) for sqls in transactions)
+
+    assert [r.result for r in report.results] == ["added"] * 25
+    assert count("FROM suppression") == 3
+    assert count("INSERT INTO push_ledger") == 3
+    assert count("SET outcome=?, reason=?, lemlist_lead_id=?") == 3
+    assert count("SET sent=?") == 25, "each lead is marked sent right before its own request"
+
+
+def test_leads_sent_side_by_side_through_the_sandbox_are_added_exactly_once(
+    store: PipelineStore, ledger: PushLedger
+) -> None:
+    with run_sandbox(SandboxConfig(contacts=50, rate_scale=100)) as sandbox:
+        client = LemlistClient(
+            sandbox.lemlist_url,
+            api_key=Secret(sandbox.credentials.lemlist_key),
+            settings=LemlistSettings(requests_per_window=2000),
+            transport_config=TransportConfig(concurrency=8),
+            limiter=RateLimiter("memory://"),
+        )
+        with client:
+            campaign = client.list_campaigns()[0].id
+            leads = _leads(120, campaign)
+            first = Pusher(client, store, ledger, "run-1", clock=lambda: NOW).run(leads)
+            again = Pusher(client, store, ledger, "run-2", clock=lambda: NOW).run(leads)
+        added = sandbox.sandbox.stats()["lemlist"]["leads_added"]
+    assert [r.result for r in first.results] == ["added"] * 120
+    assert {r.result for r in again.results} == {SKIPPED_SETTLED}
+    assert added == 120
+
+
+def test_a_failing_step_records_the_answers_already_in_and_leaves_the_rest_to_a_later_run(
+    store: PipelineStore, ledger: PushLedger
+) -> None:
+    lemlist = FakeLemlist()
+    lemlist.failing_calls[3] = RuntimeError("the worker died")
+    leads = _leads(5)
+    with pytest.raises(RuntimeError):
+        _pusher(lemlist, store, ledger).run(leads)
+    pushes = ledger.get_pushes(lead.key for lead in leads)
+    assert [pushes[lead.key].outcome for lead in leads] == [PushOutcome.ADDED] * 2 + [
+        PushOutcome.PENDING
+    ] * 3
+    later = Pusher(
+        cast(LemlistClient, lemlist),
+        store,
+        ledger,
+        "run-2",
+        clock=lambda: NOW,
+        dead_run_ids={"run-1"},
+    ).run(leads)
+    assert [r.result for r in later.results] == [SKIPPED_SETTLED] * 2 + ["added"] * 3
+    assert sorted(lemlist.campaigns["cam_1"]) == sorted(lead.email for lead in leads)

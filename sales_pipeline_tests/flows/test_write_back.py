@@ -1,6 +1,7 @@
 """The writeback flow with a fake HubSpot and a SQLite store: a refused contact is isolated
 and rejected, a transient failure is owed to a later run, owed writebacks are finished."""
 
+import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,8 +12,10 @@ import pytest
 from sales_pipeline.clients import (
     ContactUpsert,
     HubSpotClient,
+    HubSpotSettings,
     InputValidationError,
     PropertyDefinition,
+    QuotaExhausted,
     ServerError,
     UpsertResult,
 )
@@ -20,25 +23,37 @@ from sales_pipeline.domain.retry import RetrySchedule
 from sales_pipeline.flows.write_back import write_back
 from sales_pipeline.store.backlog import Stage, WorkBacklog
 from sales_pipeline.store.pipeline_store import PipelineStore
+from sales_pipeline_tests.flows.side_by_side import SideBySide
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 POISON = "bad@acme.com"
 
 
-class FakeHubSpot:
+class FakeHubSpot(SideBySide):
     """Upserts by email into a dict; a batch holding :data:`POISON` is refused whole before
-    sending (as the client's validation does); ``down`` makes every call a 503."""
+    sending (as the client's validation does); ``down`` makes every call a 503, and the
+    batches after ``quota_after`` batches are refused for the quota."""
 
-    def __init__(self) -> None:
+    def __init__(self, concurrency: int = 1, batch_size: int = 100) -> None:
+        super().__init__(concurrency)
+        self.settings = HubSpotSettings(batch_size=batch_size)
         self.contacts: dict[str, dict[str, str]] = {}
         self.down = False
+        self.quota_after: int | None = None
         self.batches: list[int] = []
+        self._lock = threading.Lock()
 
     def ensure_contact_properties(self, definitions: Sequence[PropertyDefinition]) -> list[str]:
         return []
 
     def batch_upsert_contacts(self, records: Sequence[ContactUpsert]) -> list[UpsertResult]:
+        with self._lock:
+            return self._upsert(records)
+
+    def _upsert(self, records: Sequence[ContactUpsert]) -> list[UpsertResult]:
         self.batches.append(len(records))
+        if self.quota_after is not None and len(self.batches) > self.quota_after:
+            raise QuotaExhausted("daily quota", vendor="hubspot", operation="batch_upsert")
         if self.down:
             raise ServerError("503", vendor="hubspot", operation="batch_upsert_contacts")
         if any(r.email == POISON for r in records):
@@ -93,3 +108,30 @@ def test_a_transient_failure_is_owed_and_a_later_run_writes_it(backlog: WorkBack
     assert (later.written, later.owed_written) == (["ana@acme.com"], 1)
     assert hubspot.contacts["ana@acme.com"] == {"sp_segment": "smb", "sp_push_status": "added"}
     assert backlog.due(Stage.WRITEBACK, NOW + timedelta(days=1)) == []
+
+
+def test_batches_written_side_by_side_isolate_a_refused_contact(backlog: WorkBacklog) -> None:
+    hubspot = FakeHubSpot(concurrency=4, batch_size=3)
+    emails = [f"lead{n}@acme.com" for n in range(10)]
+    report = write_back(
+        cast(HubSpotClient, hubspot), _changes(*emails, POISON), backlog, "2026-03-01", NOW
+    )
+    assert report.written == emails
+    assert list(report.rejected) == [POISON]
+    assert sorted(hubspot.contacts) == sorted(emails)
+    assert backlog.items(Stage.WRITEBACK) == []
+
+
+def test_a_quota_stop_starts_no_further_batch_and_owes_the_rest(backlog: WorkBacklog) -> None:
+    concurrency = 3
+    hubspot = FakeHubSpot(concurrency=concurrency, batch_size=2)
+    hubspot.quota_after = 2
+    emails = [f"lead{n}@acme.com" for n in range(12)]
+    report = write_back(cast(HubSpotClient, hubspot), _changes(*emails), backlog, "d1", NOW)
+    assert isinstance(report.stopped_by, QuotaExhausted)
+    assert len(hubspot.batches) <= 3 + concurrency - 1, "only batches already in flight follow"
+    assert sorted(report.written) == sorted(hubspot.contacts)
+    assert len(report.written) == 4
+    owed = backlog.items(Stage.WRITEBACK)
+    assert sorted(item.key for item in owed) == sorted(set(emails) - set(report.written))
+    assert {item.reason for item in owed} == {report.deferred[owed[0].key]}
