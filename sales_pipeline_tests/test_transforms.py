@@ -1,4 +1,4 @@
-"""Pure transforms: HubSpot normalization, Explorium records as frames, enrichment, scoring,
+"""Pure transforms: HubSpot normalization, Explorium records as rows, enrichment, scoring,
 routing."""
 
 import dataclasses
@@ -12,33 +12,28 @@ import pytest
 from pydantic import ValidationError
 
 from sales_pipeline.clients.hubspot import read_contact
-from sales_pipeline.domain.outcomes import EmailStatus, ExclusionReason, MatchStatus
+from sales_pipeline.domain.outcomes import EmailStatus, ExclusionReason
 from sales_pipeline.domain.sources import (
     Contact,
     ContactInformation,
     Firmographics,
-    MatchResult,
     ProspectProfile,
 )
 from sales_pipeline.domain.text import clean_text
 from sales_pipeline.transforms.contacts import normalize_contacts
 from sales_pipeline.transforms.enrichment import (
-    business_match_domains,
-    combine_enrichment,
+    business_domain,
     confidence_score,
     enrich_contacts,
     enrichment_cache_entries,
     enrichment_from_cache,
+    enrichment_records,
+    enrichment_row,
 )
-from sales_pipeline.transforms.explorium import (
-    business_matches,
-    company_facts,
-    contact_details,
-    profiles,
-    prospect_matches,
-)
+from sales_pipeline.transforms.explorium import company_rows, contact_rows, profile_rows
 from sales_pipeline.transforms.masking import mask_email, masked_sample
 from sales_pipeline.transforms.qualification import QualificationRules, icp_score, qualify, route
+from sales_pipeline.transforms.schemas import CompanyFacts, ContactDetails, Profiles, validated
 
 NOW = datetime(2025, 7, 7, 12, 0, tzinfo=UTC)
 PID_ANA = "a" * 40
@@ -99,13 +94,9 @@ ACME = Firmographics(
 )
 
 
-def matched(emails_to_ids: Mapping[str, str | None]) -> Any:
-    """Prospect matches of ``emails_to_ids`` (None: unmatched), in input order."""
-    results = [
-        MatchResult(i, MatchStatus.MATCHED if pid else MatchStatus.UNMATCHED, pid)
-        for i, pid in enumerate(emails_to_ids.values())
-    ]
-    return prospect_matches(list(emails_to_ids), results)
+def as_frame(model: Any, rows: Mapping[str, Mapping[str, Any]], key: str) -> pd.DataFrame:
+    """Rows keyed by id as ``model``'s frame, validated: the rows keep the stage's contract."""
+    return validated(model, pd.DataFrame([{key: name, **row} for name, row in rows.items()]))
 
 
 # HubSpot contacts ------------------------------------------------------------------------------
@@ -353,75 +344,44 @@ def test_masked_sample_masks_personal_columns_only() -> None:
     assert frame["email"].iloc[0] == "ana@acme.com"
 
 
-# Explorium records as frames -------------------------------------------------------------------
+# Explorium records as rows ---------------------------------------------------------------------
 
 
-def test_prospect_matches_pair_each_email_with_its_id_in_input_order() -> None:
-    parsed = prospect_matches(
-        ["Ana@Acme.com", "ghost@acme.com", "cy@acme.com"],
-        [
-            MatchResult(0, MatchStatus.MATCHED, PID_ANA),
-            MatchResult(1, MatchStatus.UNMATCHED),
-            MatchResult(2, MatchStatus.FAILED, reason="invalid: bad input"),
-        ],
-    )
-    assert plain(parsed).to_dict("list") == {
-        "email": ["ana@acme.com", "ghost@acme.com", "cy@acme.com"],
-        "prospect_id": [PID_ANA, None, None],
-        "match_error": [None, None, "invalid: bad input"],
-    }
-
-
-def test_business_matches_pair_each_domain_with_its_id() -> None:
-    parsed = business_matches(
-        ["acme.com", "unknown.io"],
-        [MatchResult(0, MatchStatus.MATCHED, BID_ACME), MatchResult(1, MatchStatus.UNMATCHED)],
-    )
-    assert plain(parsed[["company_domain", "business_id"]]).values.tolist() == [
-        ["acme.com", BID_ACME],
-        ["unknown.io", None],
-    ]
-
-
-def test_contact_details_normalize_the_professional_email() -> None:
-    parsed = contact_details(
+def test_contact_rows_normalize_the_professional_email() -> None:
+    rows = contact_rows(
         {
             PID_ANA: ContactInformation("Ana@Acme.com ", EmailStatus.VALID, "+4915112345678"),
             PID_BOB: ContactInformation(),
         }
     )
-    assert plain(parsed).to_dict("records") == [
-        {
-            "prospect_id": PID_ANA,
+    assert rows == {
+        PID_ANA: {
             "professional_email": "ana@acme.com",
             "professional_email_verification": "valid",
             "phone": "+4915112345678",
         },
-        {
-            "prospect_id": PID_BOB,
+        PID_BOB: {
             "professional_email": None,
             "professional_email_verification": None,
             "phone": None,
         },
-    ]
+    }
+    assert len(as_frame(ContactDetails, rows, "prospect_id")) == 2
 
 
-def test_no_records_give_an_empty_frame_with_the_columns() -> None:
-    parsed = profiles({})
-    assert parsed.empty
-    assert "job_level" in parsed.columns
+def test_no_records_give_no_rows() -> None:
+    assert profile_rows({}) == {}
 
 
 def test_profiles_lower_case_levels_and_take_a_domain_from_the_website() -> None:
-    parsed = profiles(
+    rows = profile_rows(
         {
             PID_ANA: ana_profile(job_level="Vice President"),
             PID_BOB: ProspectProfile(job_level="CXO", company_website="not a website"),
         }
     )
-    assert plain(parsed).to_dict("records") == [
-        {
-            "prospect_id": PID_ANA,
+    assert rows == {
+        PID_ANA: {
             "job_title": "VP of Sales",
             "job_level": "vice president",
             "job_department": "sales",
@@ -430,8 +390,7 @@ def test_profiles_lower_case_levels_and_take_a_domain_from_the_website() -> None
             "country": "germany",
             "linkedin_url": "https://www.linkedin.com/in/ana-silva",
         },
-        {
-            "prospect_id": PID_BOB,
+        PID_BOB: {
             "job_title": None,
             "job_level": "cxo",
             "job_department": None,
@@ -440,20 +399,20 @@ def test_profiles_lower_case_levels_and_take_a_domain_from_the_website() -> None
             "country": None,
             "linkedin_url": None,
         },
-    ]
+    }
+    assert len(as_frame(Profiles, rows, "prospect_id")) == 2
 
 
 def test_vendor_text_is_cleaned_and_cut_to_the_column_limit() -> None:
-    parsed = profiles({PID_ANA: ana_profile(job_title=f"<b>{LONG}</b>", company_name="  ")})
-    assert parsed["job_title"].iloc[0] == "A" * 200
-    assert pd.isna(parsed["company_name"].iloc[0])
+    rows = profile_rows({PID_ANA: ana_profile(job_title=f"<b>{LONG}</b>", company_name="  ")})
+    assert rows[PID_ANA]["job_title"] == "A" * 200
+    assert rows[PID_ANA]["company_name"] is None
 
 
-def test_company_facts_give_size_revenue_industry_and_domain() -> None:
-    parsed = company_facts({BID_ACME: ACME})
-    assert parsed.to_dict("records") == [
-        {
-            "business_id": BID_ACME,
+def test_company_rows_give_size_revenue_industry_and_domain() -> None:
+    rows = company_rows({BID_ACME: ACME})
+    assert rows == {
+        BID_ACME: {
             "company_name": "Acme GmbH",
             "company_domain": "acme.com",
             "company_size": "201-500",
@@ -461,58 +420,72 @@ def test_company_facts_give_size_revenue_industry_and_domain() -> None:
             "industry": "Software Development",
             "country": "germany",
         }
-    ]
+    }
+    assert len(as_frame(CompanyFacts, rows, "business_id")) == 1
 
 
 # Enrichment ------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def explorium_answers() -> dict[str, pd.DataFrame]:
-    """Parsed answers for ana@acme.com (matched, valid), bob@gmail.com (matched, his work email
+def answer_rows(enriched_at: datetime = NOW) -> list[dict[str, Any]]:
+    """Enrichment rows of ana@acme.com (matched, valid), bob@gmail.com (matched, his work email
     differs) and ghost@acme.com (unmatched)."""
-    info = contact_details(
+    reach = contact_rows(
         {
             PID_ANA: ContactInformation("ana@acme.com", EmailStatus.VALID),
             PID_BOB: ContactInformation("bob@beta.io", EmailStatus.VALID),
         }
     )
-    found = profiles(
+    people = profile_rows(
         {
             PID_ANA: ana_profile(),
             PID_BOB: ana_profile(company_website=None, company_name="Beta", country=None),
         }
     )
-    return {
-        "prospect_matches": matched(
-            {"ana@acme.com": PID_ANA, "bob@gmail.com": PID_BOB, "ghost@acme.com": None}
-        ),
-        "contact_information": info,
-        "profiles": found,
-        "business_matches": business_matches(
-            ["acme.com"], [MatchResult(0, MatchStatus.MATCHED, BID_ACME)]
-        ),
-        "firmographics": company_facts({BID_ACME: ACME}),
-    }
+    firms = company_rows({BID_ACME: ACME})
+    businesses = {"acme.com": BID_ACME}
+    rows = []
+    for email, pid in [
+        ("ana@acme.com", PID_ANA),
+        ("bob@gmail.com", PID_BOB),
+        ("ghost@acme.com", None),
+    ]:
+        profile = people.get(pid) if pid else None
+        domain = business_domain(email, profile)
+        business_id = businesses.get(domain) if domain else None
+        rows.append(
+            enrichment_row(
+                email,
+                pid,
+                reach.get(pid) if pid else None,
+                profile,
+                domain,
+                business_id,
+                firms.get(business_id) if business_id else None,
+                enriched_at,
+            )
+        )
+    return rows
 
 
-def test_business_domains_come_from_the_profile_else_a_non_free_mail_address(
-    explorium_answers: dict[str, pd.DataFrame],
-) -> None:
-    domains = business_match_domains(
-        explorium_answers["prospect_matches"], explorium_answers["profiles"]
-    )
-    assert plain(domains).values.tolist() == [
-        ["ana@acme.com", "acme.com"],
-        ["bob@gmail.com", None],
-        ["ghost@acme.com", "acme.com"],
-    ]
+@pytest.fixture
+def fresh() -> pd.DataFrame:
+    """:func:`answer_rows` as this run's enrichment."""
+    return enrichment_records(answer_rows())
 
 
-def test_combined_enrichment_has_one_row_per_email(
-    explorium_answers: dict[str, pd.DataFrame],
-) -> None:
-    combined = plain(combine_enrichment(**explorium_answers, enriched_at=NOW)).set_index("email")
+def test_business_domains_come_from_the_profile_else_a_non_free_mail_address() -> None:
+    people = profile_rows({PID_ANA: ana_profile(), PID_BOB: ana_profile(company_website=None)})
+    assert [
+        business_domain("ana@acme.com", people[PID_ANA]),
+        business_domain("bob@gmail.com", people[PID_BOB]),
+        business_domain("ghost@acme.com", None),
+        business_domain("odd@localhost", None),
+    ] == ["acme.com", None, "acme.com", None]
+
+
+def test_combined_enrichment_has_one_row_per_email(fresh: pd.DataFrame) -> None:
+    combined = plain(fresh).set_index("email")
     ana, bob, ghost = (combined.loc[e] for e in ["ana@acme.com", "bob@gmail.com", "ghost@acme.com"])
     assert (ana["match_status"], ana["business_id"], ana["company_name"]) == (
         "matched",
@@ -538,27 +511,15 @@ def test_combined_enrichment_has_one_row_per_email(
     assert combined["enriched_at"].tolist() == [pd.Timestamp(NOW)] * 3
 
 
-def test_enrichment_survives_the_cache_round_trip(
-    explorium_answers: dict[str, pd.DataFrame],
-) -> None:
-    combined = combine_enrichment(**explorium_answers, enriched_at=NOW)
-    entries = enrichment_cache_entries(combined)
+def test_enrichment_survives_the_cache_round_trip(fresh: pd.DataFrame) -> None:
+    entries = enrichment_cache_entries(answer_rows())
     assert all(json.dumps(entry.payload, allow_nan=False) for entry in entries)
     assert entries[2].payload["job_title"] is None
-    pd.testing.assert_frame_equal(enrichment_from_cache(iter(entries)), combined)
+    pd.testing.assert_frame_equal(enrichment_from_cache(iter(entries)), fresh)
 
 
 def test_cache_entries_missing_newer_fields_read_as_nulls() -> None:
-    (entry,) = enrichment_cache_entries(
-        combine_enrichment(
-            matched({"ana@acme.com": PID_ANA}),
-            contact_details({}),
-            profiles({PID_ANA: ana_profile()}),
-            business_matches([], []),
-            company_facts({}),
-            enriched_at=NOW,
-        )
-    )
+    entry = enrichment_cache_entries(answer_rows())[0]
     old = dataclasses.replace(entry, payload={"job_title": "CEO"})
     frame = enrichment_from_cache([old])
     assert (frame["job_title"].iloc[0], frame["email_status"].iloc[0]) == ("CEO", "unknown")
@@ -571,7 +532,7 @@ def _contacts(*records: Contact) -> pd.DataFrame:
 
 
 def test_enrichment_status_tells_fresh_cached_unmatched_and_deferred_apart(
-    explorium_answers: dict[str, pd.DataFrame],
+    fresh: pd.DataFrame,
 ) -> None:
     contacts = _contacts(
         contact("1", email="ana@acme.com"),
@@ -579,7 +540,6 @@ def test_enrichment_status_tells_fresh_cached_unmatched_and_deferred_apart(
         contact("3", email="cached@acme.com"),
         contact("4", email="new@acme.com"),
     )
-    fresh = combine_enrichment(**explorium_answers, enriched_at=NOW)
     stale_ana = fresh[fresh["email"] == "ana@acme.com"].assign(job_title="Old title")
     cached = pd.concat(
         [stale_ana, fresh[fresh["email"] == "ana@acme.com"].assign(email="cached@acme.com")]
@@ -607,13 +567,12 @@ def test_explorium_down_defers_every_contact() -> None:
 
 
 def test_explorium_values_win_except_for_the_phone(
-    explorium_answers: dict[str, pd.DataFrame],
+    fresh: pd.DataFrame,
 ) -> None:
     contacts = _contacts(
         contact("1", email="ana@acme.com", jobtitle="Sales", country="DE", phone="+49 30 123456"),
         contact("2", email="ghost@acme.com", jobtitle="Founder", country="France", company="Gh"),
     )
-    fresh = combine_enrichment(**explorium_answers, enriched_at=NOW)
     enriched = enrich_contacts(contacts, NOW, fresh=fresh).set_index("email")
     ana = enriched.loc["ana@acme.com"]
     assert [ana["job_title"], ana["country"], ana["phone"], ana["company"]] == [
@@ -846,10 +805,9 @@ def test_without_a_default_campaign_unrouted_leads_are_excluded(
 
 
 def test_qualified_leads_keep_their_enriched_columns_and_index(
-    explorium_answers: dict[str, pd.DataFrame], rules: QualificationRules
+    fresh: pd.DataFrame, rules: QualificationRules
 ) -> None:
     contacts = _contacts(contact("1", email="ana@acme.com"), contact("2", email="ghost@acme.com"))
-    fresh = combine_enrichment(**explorium_answers, enriched_at=NOW)
     enriched = enrich_contacts(contacts, NOW, fresh=fresh)
     qualified = qualify(enriched, rules, pd.Series([None, None], index=enriched.index), set())
     columns = ["email", "segment", "campaign_id", "exclusion_reason"]

@@ -29,6 +29,12 @@ from sales_pipeline.store.engine import (
     dialect_insert,
     utc_now,
 )
+from sales_pipeline.store.entity_cache import (
+    EntityKind,
+    Payload,
+    read_entities,
+    write_entities,
+)
 from sales_pipeline.store.tables import (
     apply_migrations,
     asset_frame,
@@ -121,8 +127,15 @@ class PipelineStore:
                     )
         return found
 
-    def put_enrichments(self, records: Iterable[CachedEnrichment]) -> None:
-        """Insert or replace cache entries (matched and unmatched alike)."""
+    def put_enrichments(
+        self,
+        records: Iterable[CachedEnrichment],
+        entities: Mapping[EntityKind, Mapping[str, Payload]] | None = None,
+        now: datetime | None = None,
+    ) -> None:
+        """Insert or replace cache entries (matched and unmatched alike) and, in the same
+        transaction, the Explorium answers per entity bought for them (``entities``, fetched at
+        ``now``; see :meth:`put_entities`)."""
         rows = [
             {
                 "email": normalize_email(r.email),
@@ -134,14 +147,26 @@ class PipelineStore:
             }
             for r in records
         ]
-        if not rows:
+        bought = {kind: payloads for kind, payloads in (entities or {}).items() if payloads}
+        if not rows and not bought:
             return
         with self._engine.begin() as conn:
-            insert = dialect_insert(conn, enrichment_cache)
-            replaced = {name: insert.excluded[name] for name in rows[0] if name != "email"}
-            conn.execute(
-                insert.on_conflict_do_update(index_elements=["email"], set_=replaced), rows
-            )
+            for kind, payloads in bought.items():
+                write_entities(conn, kind, payloads, now or utc_now())
+            if rows:
+                insert = dialect_insert(conn, enrichment_cache)
+                replaced = {name: insert.excluded[name] for name in rows[0] if name != "email"}
+                conn.execute(
+                    insert.on_conflict_do_update(index_elements=["email"], set_=replaced), rows
+                )
+
+    def get_entities(
+        self, kind: EntityKind, keys: Iterable[str], now: datetime
+    ) -> dict[str, Payload]:
+        """Cached Explorium answers of ``kind`` younger than ``enrichment_ttl`` at ``now``, by
+        key (see :mod:`sales_pipeline.store.entity_cache`); keys not cached are left out."""
+        with self._engine.begin() as conn:
+            return read_entities(conn, kind, keys, now - self.enrichment_ttl)
 
     # Quarantine ------------------------------------------------------------------------------
 

@@ -59,6 +59,16 @@ enrichment_cache = sa.Table(
     sa.Column("enriched_at", UTCDateTime, nullable=False),
 )
 
+entity_cache = sa.Table(
+    "entity_cache",
+    metadata,
+    sa.Column("kind", sa.String(32), primary_key=True),
+    sa.Column("key", sa.String(320), primary_key=True),
+    sa.Column("payload", sa.JSON(none_as_null=True)),
+    sa.Column("fetched_at", UTCDateTime, nullable=False),
+)
+"""Explorium answers per vendor entity (see :mod:`sales_pipeline.store.entity_cache`)."""
+
 quarantine_table = sa.Table(
     "quarantine",
     metadata,
@@ -236,6 +246,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             _add_columns(push_ledger, LEDGER_WORK_COLUMNS),
             _create_tables(work_item, contact_state),
         ),
+    ),
+    Migration(
+        7,
+        "Explorium answers per entity (prospect, business, business match by domain)",
+        _create_tables(entity_cache),
     ),
 )
 

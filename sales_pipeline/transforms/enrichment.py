@@ -1,7 +1,9 @@
 """Enrichment joined onto contacts, cached, and scored for confidence."""
 
+import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,86 +24,76 @@ from sales_pipeline.transforms.schemas import (
 ENRICHMENT_FIELDS = tuple(EnrichmentFields.to_schema().columns)
 """The enrichment columns kept in the cache payload."""
 
-
-def business_match_domains(prospect_matches: pd.DataFrame, profiles: pd.DataFrame) -> pd.DataFrame:
-    """Per email, the domain to find its company by: the profile's company website, else the
-    email's own domain unless it is a mailbox provider (:data:`FREE_MAIL_DOMAINS`).
-
-    Returns columns ``email`` and ``company_domain`` (null when there is none).
-    """
-    joined = prospect_matches[["email", "prospect_id"]].merge(
-        profiles[["prospect_id", "company_domain"]], on="prospect_id", how="left"
-    )
-    own = joined["email"].str.rpartition("@")[2]
-    own = own.where(~own.isin(FREE_MAIL_DOMAINS) & own.str.fullmatch(DOMAIN_PATTERN).eq(True))
-    domains = first_present(joined["company_domain"], own)
-    return pd.DataFrame({"email": joined["email"], "company_domain": domains.astype("str")})
+_DOMAIN = re.compile(DOMAIN_PATTERN)
 
 
-def combine_enrichment(
-    prospect_matches: pd.DataFrame,
-    contact_information: pd.DataFrame,
-    profiles: pd.DataFrame,
-    business_matches: pd.DataFrame,
-    firmographics: pd.DataFrame,
+def business_domain(email: str, profile: Mapping[str, Any] | None) -> str | None:
+    """The domain to find a contact's company by: their profile's company website, else the
+    email's own domain unless it is a mailbox provider's (:data:`FREE_MAIL_DOMAINS`)."""
+    if profile is not None and profile.get("company_domain"):
+        return str(profile["company_domain"])
+    own = email.rpartition("@")[2]
+    return own if own not in FREE_MAIL_DOMAINS and _DOMAIN.fullmatch(own) else None
+
+
+def enrichment_row(
+    email: str,
+    prospect_id: str | None,
+    contact: Mapping[str, Any] | None,
+    profile: Mapping[str, Any] | None,
+    company_domain: str | None,
+    business_id: str | None,
+    company: Mapping[str, Any] | None,
     enriched_at: datetime,
-) -> DataFrame[EnrichmentRecords]:
-    """One :class:`EnrichmentRecords` row per email asked, matched or not.
+) -> dict[str, Any]:
+    """One :class:`EnrichmentRecords` row (plain values, None for null) from the rows of
+    ``transforms.explorium`` that the contact's prospect and business have.
 
     Company name and domain prefer firmographics, then the profile (then, for the domain, the
-    email's own unless a mailbox provider's); the country is the person's (profile) before the
-    company's. ``email_status`` is Explorium's verification of its professional email when that
-    is the contact's email, else unknown.
+    email's own unless a mailbox provider's: ``company_domain``, see :func:`business_domain`);
+    the country is the person's (profile) before the company's. ``email_status`` is Explorium's
+    verification of its professional email when that is the contact's email, else unknown.
     """
-    person = (
-        prospect_matches[["email", "prospect_id"]]
-        .merge(contact_information, on="prospect_id", how="left")
-        .merge(profiles, on="prospect_id", how="left")
-        .merge(
-            business_match_domains(prospect_matches, profiles),
-            on="email",
-            how="left",
-            suffixes=("_profile", ""),
-        )
-        .merge(business_matches[["company_domain", "business_id"]], on="company_domain", how="left")
-        .merge(firmographics, on="business_id", how="left", suffixes=("", "_firm"))
-    )
-    verified = person["professional_email"] == person["email"]
-    frame = pd.DataFrame(
-        {
-            "email": person["email"],
-            "match_status": np.where(
-                person["prospect_id"].notna(),
-                MatchStatus.MATCHED.value,
-                MatchStatus.UNMATCHED.value,
-            ),
-            "prospect_id": person["prospect_id"],
-            "business_id": person["business_id"],
-            "job_title": person["job_title"],
-            "job_level": person["job_level"],
-            "job_department": person["job_department"],
-            "company_name": first_present(person["company_name_firm"], person["company_name"]),
-            "company_domain": first_present(
-                person["company_domain_firm"], person["company_domain"]
-            ),
-            "company_size": person["company_size"],
-            "yearly_revenue_range": person["yearly_revenue_range"],
-            "industry": person["industry"],
-            "country": first_present(person["country"], person["country_firm"]),
-            "linkedin_url": person["linkedin_url"],
-            "phone": person["phone"],
-            "email_status": person["professional_email_verification"]
-            .where(verified)
-            .fillna(EmailStatus.UNKNOWN.value),
-            "enriched_at": pd.Timestamp(enriched_at),
-        }
+    person = profile or {}
+    firm = company or {}
+    reach = contact or {}
+    verified = reach.get("professional_email") == email
+    return {
+        "email": email,
+        "match_status": (MatchStatus.MATCHED if prospect_id else MatchStatus.UNMATCHED).value,
+        "prospect_id": prospect_id,
+        "business_id": business_id,
+        "job_title": person.get("job_title"),
+        "job_level": person.get("job_level"),
+        "job_department": person.get("job_department"),
+        "company_name": firm.get("company_name") or person.get("company_name"),
+        "company_domain": firm.get("company_domain") or company_domain,
+        "company_size": firm.get("company_size"),
+        "yearly_revenue_range": firm.get("yearly_revenue_range"),
+        "industry": firm.get("industry"),
+        "country": person.get("country") or firm.get("country"),
+        "linkedin_url": person.get("linkedin_url"),
+        "phone": reach.get("phone"),
+        "email_status": (verified and reach.get("professional_email_verification"))
+        or EmailStatus.UNKNOWN.value,
+        "enriched_at": enriched_at,
+    }
+
+
+def enrichment_records(rows: Iterable[Mapping[str, Any]]) -> DataFrame[EnrichmentRecords]:
+    """:func:`enrichment_row` rows (of one pass, or read from the cache) as one frame, validated
+    once."""
+    rows = list(rows)
+    columns = [c for c in EnrichmentRecords.to_schema().columns if c != "enriched_at"]
+    frame = pd.DataFrame.from_records(rows, columns=columns)
+    frame["enriched_at"] = pd.Series(
+        [pd.Timestamp(row["enriched_at"]) for row in rows], dtype=object
     )
     return validated(EnrichmentRecords, frame)
 
 
-def enrichment_cache_entries(records: pd.DataFrame) -> list[CachedEnrichment]:
-    """:class:`EnrichmentRecords` rows as cache entries (nulls become JSON null)."""
-    rows = records.astype(object).where(records.notna(), None).to_dict("records")
+def enrichment_cache_entries(rows: Iterable[Mapping[str, Any]]) -> list[CachedEnrichment]:
+    """:func:`enrichment_row` rows as cache entries."""
     return [
         CachedEnrichment(
             email=row["email"],
@@ -109,7 +101,7 @@ def enrichment_cache_entries(records: pd.DataFrame) -> list[CachedEnrichment]:
             prospect_id=row["prospect_id"],
             business_id=row["business_id"],
             payload={name: row[name] for name in ENRICHMENT_FIELDS},
-            enriched_at=row["enriched_at"].to_pydatetime(),
+            enriched_at=row["enriched_at"],
         )
         for row in rows
     ]
@@ -117,8 +109,7 @@ def enrichment_cache_entries(records: pd.DataFrame) -> list[CachedEnrichment]:
 
 def enrichment_from_cache(entries: Iterable[CachedEnrichment]) -> DataFrame[EnrichmentRecords]:
     """Cache entries as :class:`EnrichmentRecords` (fields an older entry lacks are null)."""
-    entries = list(entries)
-    rows = [
+    return enrichment_records(
         {
             "email": entry.email,
             "match_status": MatchStatus(entry.match_status).value,
@@ -126,13 +117,10 @@ def enrichment_from_cache(entries: Iterable[CachedEnrichment]) -> DataFrame[Enri
             "business_id": entry.business_id,
             **{name: entry.payload.get(name) for name in ENRICHMENT_FIELDS},
             "email_status": entry.payload.get("email_status") or EmailStatus.UNKNOWN.value,
+            "enriched_at": entry.enriched_at,
         }
         for entry in entries
-    ]
-    columns = [c for c in EnrichmentRecords.to_schema().columns if c != "enriched_at"]
-    frame = pd.DataFrame.from_records(rows, columns=columns)
-    frame["enriched_at"] = pd.Series([pd.Timestamp(e.enriched_at) for e in entries], dtype=object)
-    return validated(EnrichmentRecords, frame)
+    )
 
 
 def _tag_status(enrichment: pd.DataFrame, matched: EnrichmentStatus) -> pd.DataFrame:
@@ -154,7 +142,7 @@ def enrich_contacts(
 ) -> DataFrame[EnrichedContacts]:
     """Join enrichment onto contacts and score its :func:`confidence_score`.
 
-    ``fresh`` (this run's :func:`combine_enrichment`) wins over ``cached``
+    ``fresh`` (this run's :func:`enrichment_records`) wins over ``cached``
     (:func:`enrichment_from_cache`); leave either out when there is none. Matched rows are
     ``enriched`` (fresh) or ``cached``; unmatched rows are ``unmatched`` wherever they come
     from; contacts in neither are ``deferred``.

@@ -11,6 +11,7 @@ from sales_pipeline.clients.explorium.endpoints import BULK_MAX, DEFAULT_BASE_UR
 from sales_pipeline.clients.explorium.models import (
     CONTACT_TYPES,
     ContactInformation,
+    CreditUsage,
     EnrichResult,
     EnrichStatus,
     ExploriumSettings,
@@ -34,6 +35,7 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "PROSPECT_QUERY_FIELDS",
     "ContactInformation",
+    "CreditUsage",
     "EnrichResult",
     "EnrichStatus",
     "ExploriumClient",

@@ -178,6 +178,18 @@ def enrich_results(
     return results
 
 
+def reported_credits(read: AnswerReader, answer: Mapping[str, Any]) -> float | None:
+    """The credits Explorium says this call cost (``credit_usage.total_credits``, present when
+    the request asked with ``credit-usage: true``), or None when the answer reports none."""
+    usage = read.object(answer.get("credit_usage"), "credit_usage")
+    if usage is None:
+        return None
+    credits = usage.get("total_credits")
+    if isinstance(credits, bool) or not isinstance(credits, int | float) or credits < 0:
+        read.fail("credit_usage.total_credits", "must be a non-negative number")
+    return float(credits)
+
+
 def match_results(
     read: AnswerReader,
     batch: list[tuple[int, dict[str, str]]],

@@ -7,16 +7,21 @@ Dialect notes (see shared/api-facts/explorium.md):
 * Match and bulk-enrich endpoints take 1..50 items and answer in input order;
   the single-record ``.../enrich`` endpoints are never used.
 * 403 means out of credits: `QuotaExhausted`, not retryable; stop enriching.
-* Credits are estimated per returned record (2 for contact information with
-  email only, 5 when phones are requested; profiles and firmographics only
-  when a cost is configured) and added to the client's metrics.
-  ``check_health`` reads the account's real remaining credits.
+* Credits are what Explorium reports: every request carries ``credit-usage: true``,
+  which adds ``credit_usage {total_results, total_credits}`` to a successful answer (the
+  vendor's own per-call report, emulated by the sandbox; the OpenAPI document and the facts
+  do not describe it, so its absence is tolerated). An enrichment answer without a report
+  is counted by the per-record estimate instead (2 for contact information with email
+  only, 5 when phones are requested; profiles and firmographics only when a cost is
+  configured) and `credit_usage` says how many calls were estimated. Both go to the
+  client's metrics. ``check_health`` reads the account's real remaining credits.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 
@@ -32,6 +37,7 @@ from sales_pipeline.clients.explorium.answers import (
     firmographics,
     match_results,
     prospect_profile,
+    reported_credits,
 )
 from sales_pipeline.clients.explorium.endpoints import (
     API_VERSION,
@@ -43,6 +49,7 @@ from sales_pipeline.clients.explorium.endpoints import (
 from sales_pipeline.clients.explorium.models import (
     CONTACT_TYPES,
     ContactInformation,
+    CreditUsage,
     EnrichResult,
     ExploriumSettings,
     Firmographics,
@@ -65,6 +72,38 @@ from sales_pipeline.clients.transport import Operation, TransportConfig
 from sales_pipeline.clients.validation import Validator
 
 Record = TypeVar("Record")
+
+CREDIT_USAGE_HEADER = "credit-usage"
+"""Request header asking Explorium to report each call's credits in its answer."""
+
+
+class _KeyAskingForCredits(HeaderKeyAuth):
+    """The ``api_key`` header, and ``credit-usage: true`` beside it.
+
+    The transport sends its credential's headers on every request and has no other per-client
+    header, so the credit report is asked for here: every call then says what it cost.
+    """
+
+    def apply(self, headers: MutableMapping[str, str]) -> None:
+        """Set the key header and ask for the credit report."""
+        super().apply(headers)
+        headers[CREDIT_USAGE_HEADER] = "true"
+
+
+class _CreditTally:
+    """Credits reported (or estimated) so far, safe to add to from concurrent calls."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._usage = CreditUsage()
+
+    def add(self, usage: CreditUsage) -> None:
+        with self._lock:
+            self._usage += usage
+
+    def snapshot(self) -> CreditUsage:
+        with self._lock:
+            return self._usage
 
 
 class ExploriumClient(VendorClient):
@@ -97,10 +136,11 @@ class ExploriumClient(VendorClient):
     ) -> None:
         self.settings = settings or ExploriumSettings()
         self._endpoints = ExploriumEndpoints()
+        self._credits = _CreditTally()
         super().__init__(
             api_versions={"api": API_VERSION},
             base_url=api_root(base_url),
-            auth=HeaderKeyAuth("api_key", api_key),
+            auth=_KeyAskingForCredits("api_key", api_key),
             table=ResolutionTable(explorium_rules(self.settings)),
             limits={
                 "default": RateLimit(
@@ -245,6 +285,11 @@ class ExploriumClient(VendorClient):
             cost=self.settings.credits_per_firmographics,
         )
 
+    def credit_usage(self) -> CreditUsage:
+        """Credits of every enrichment call this client made so far: reported by Explorium,
+        or estimated for the calls whose answer reported none."""
+        return self._credits.snapshot()
+
     def check_health(self) -> HealthReport:
         """Probe ``GET /credits``; ``extra`` carries allocated and remaining credits."""
         report, data = self._probe(self._endpoints.get_credits)
@@ -299,7 +344,16 @@ class ExploriumClient(VendorClient):
         def enrich_batch(batch: list[str]) -> list[EnrichResult[Record]]:
             answer = self._call_object(operation, json_body={body_key: batch, **extra})
             results = enrich_results(read, answer, batch, id_key, id_pattern, parse, cost)
-            self.metrics.add_credits(sum(result.credits for result in results))
+            reported = reported_credits(read, answer)
+            usage = (
+                CreditUsage(reported=reported)
+                if reported is not None
+                else CreditUsage(
+                    estimated=sum(result.credits for result in results), unreported_calls=1
+                )
+            )
+            self._credits.add(usage)
+            self.metrics.add_credits(usage.total)
             return results
 
         unique = list(dict.fromkeys(wanted))

@@ -22,6 +22,7 @@ from sales_pipeline.domain.sources import (
 __all__ = [
     "CONTACT_TYPES",
     "ContactInformation",
+    "CreditUsage",
     "EnrichResult",
     "EnrichStatus",
     "ExploriumSettings",
@@ -49,6 +50,9 @@ class ExploriumSettings:
         credits_contact_phone: Credits per contact-information record with phones.
         credits_per_profile: Credits per profile record, or None to not estimate.
         credits_per_firmographics: Credits per firmographics record, or None.
+
+    The estimates are a fallback: every enrichment call asks Explorium for its credit report
+    and counts what the answer says; only an answer without one is counted by estimate.
         rate_limited_wait_s: Wait after a 429 that names no wait.
     """
 
@@ -68,6 +72,43 @@ class ExploriumSettings:
                 raise ValueError(f"{name} must be within 1..{BULK_MAX}")
 
 
+@dataclass(frozen=True)
+class CreditUsage:
+    """Credits of the enrichment calls a client made, as Explorium reported them.
+
+    Attributes:
+        reported: Credits the answers reported (``credit_usage.total_credits``).
+        estimated: Credits estimated per record (:class:`ExploriumSettings`) for the calls
+            whose answer reported none.
+        unreported_calls: Enrichment calls whose answer reported no credits.
+    """
+
+    reported: float = 0.0
+    estimated: float = 0.0
+    unreported_calls: int = 0
+
+    @property
+    def total(self) -> float:
+        """Reported and estimated credits together."""
+        return self.reported + self.estimated
+
+    def __add__(self, other: CreditUsage) -> CreditUsage:
+        """Both usages together."""
+        return CreditUsage(
+            self.reported + other.reported,
+            self.estimated + other.estimated,
+            self.unreported_calls + other.unreported_calls,
+        )
+
+    def __sub__(self, earlier: CreditUsage) -> CreditUsage:
+        """What was used since ``earlier`` (a snapshot of the same client)."""
+        return CreditUsage(
+            self.reported - earlier.reported,
+            self.estimated - earlier.estimated,
+            self.unreported_calls - earlier.unreported_calls,
+        )
+
+
 class EnrichStatus(Enum):
     """Whether Explorium returned data for an id."""
 
@@ -84,7 +125,8 @@ class EnrichResult(Generic[Record]):
         status: Found (``data`` set) or not found.
         data: What Explorium told about the id (`ContactInformation`, `ProspectProfile` or
             `Firmographics`).
-        credits: Estimated credits this record cost (0 when not estimated).
+        credits: Estimated credits this record cost (0 when not estimated); what the vendor
+            charged per call is in `ExploriumClient.credit_usage`.
     """
 
     entity_id: str

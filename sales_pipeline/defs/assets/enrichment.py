@@ -19,7 +19,7 @@ from sales_pipeline.defs.failures import explained_failures
 from sales_pipeline.defs.resources import ExploriumResource, PipelineStoreResource
 from sales_pipeline.domain.outcomes import EnrichmentStatus
 from sales_pipeline.domain.records import QuarantineRecord
-from sales_pipeline.flows.enrich import enrich_new_contacts
+from sales_pipeline.flows.enrich import EnrichmentOutcome, enrich_new_contacts
 from sales_pipeline.store.backlog import Stage
 from sales_pipeline.store.engine import utc_now
 from sales_pipeline.store.pipeline_store import PipelineStore
@@ -50,6 +50,19 @@ def _quarantine(
     )
 
 
+def _credit_metadata(outcome: EnrichmentOutcome, asked: int) -> dict[str, MetadataValue]:
+    """Credits of the step as Explorium reported them, and entity purchases and cache hits."""
+    credits = outcome.credits
+    return {
+        "credits_this_step": rounded(credits.total),
+        "credits_per_contact": rounded(credits.total / asked if asked else 0.0),
+        "credits_estimated": rounded(credits.estimated),
+        "calls_without_credit_report": MetadataValue.int(credits.unreported_calls),
+        **{f"bought_{kind}": MetadataValue.int(n) for kind, n in outcome.purchases.items()},
+        **{f"cache_hits_{kind}": MetadataValue.int(n) for kind, n in outcome.cache_hits.items()},
+    }
+
+
 @daily_stage("enrich", "explorium")
 def enriched_contacts(
     context: AssetExecutionContext,
@@ -62,8 +75,10 @@ def enriched_contacts(
     Contacts enriched within the cache's time-to-live (30 days by default) cost no request and
     no credit. The others are matched to prospects and bulk-enriched (contact information,
     profile, and firmographics through a business match on the company's domain), 50 per call,
-    with every answer parsed through a schema so a changed vendor shape fails loudly. Each row
-    gets a confidence score (email status, completeness, freshness).
+    chunks side by side; each prospect and business is bought once per time-to-live across
+    chunks, runs and partitions (the store's entity cache). The client reads every answer into
+    typed records, so a changed vendor shape fails loudly. Each row gets a confidence score
+    (email status, completeness, freshness).
 
     When Explorium cannot serve (breaker open, credits exhausted) the remaining contacts flow on
     marked `deferred`, the materialization says `degraded`, and the store keeps them as
@@ -74,7 +89,12 @@ def enriched_contacts(
     Metadata: one count per enrichment status of the rows (`enriched` in this run, `cached`:
     matched earlier and served from the cache, `unmatched`, `deferred`); `from_cache` counts
     every contact the cache answered (the `cached` ones plus those known to be unmatched), and
-    `asked_explorium` those sent to Explorium; `rejected` were quarantined.
+    `asked_explorium` those sent to Explorium; `rejected` were quarantined. Credits as Explorium
+    reported them: `credits_this_step` (the step's enrichment calls), `credits_per_contact` (per
+    contact asked), `credits_estimated` and `calls_without_credit_report` (answers that carried
+    no report, counted by the per-record estimate: a warning says so); per entity kind,
+    `bought_<kind>` entities asked of Explorium and `cache_hits_<kind>` the purchases the
+    entity cache avoided.
     """
     now = utc_now()
     partition = context.partition_key
@@ -117,6 +137,11 @@ def enriched_contacts(
         "rejected": len(outcome.rejected),
         **enriched["enrichment_status"].value_counts().to_dict(),
     }
+    if outcome.credits.unreported_calls:
+        context.log.warning(
+            f"Explorium reported no credits for {outcome.credits.unreported_calls} calls: "
+            f"{outcome.credits.estimated:.0f} credits estimated per record"
+        )
     confidence = enriched["confidence"].mean() if len(enriched) else 0.0
     return Output(
         enriched,
@@ -125,6 +150,7 @@ def enriched_contacts(
             "degraded": MetadataValue.bool(outcome.deferred_reason is not None),
             "deferred_reason": MetadataValue.text(outcome.deferred_reason or ""),
             "mean_confidence": rounded(confidence),
+            **_credit_metadata(outcome, len(new)),
             **table_metadata(enriched, EnrichedContacts),
             **api,
             **sample_metadata(enriched, own_columns(EnrichedContacts, NormalizedContacts)),
