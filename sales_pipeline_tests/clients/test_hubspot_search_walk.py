@@ -1,6 +1,7 @@
 """HubSpot search walks with several pages in flight, against a scripted search: the planned
 walk yields each contact once in id order with no extra request, an opaque cursor is followed
-one page at a time, and contacts that join the window during the walk are still walked."""
+one page at a time, and contacts that join the window during the walk are still walked; calls in
+flight that meet an expired OAuth token refresh it once."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from sales_pipeline.clients import HubSpotClient, HubSpotSettings, Secret
+from sales_pipeline.clients import HubSpotClient, HubSpotSettings, InMemoryTokenStore, Secret
 from sales_pipeline.clients.ratelimit import RateLimiter
 from sales_pipeline_tests.clients.conftest import (
     HUBSPOT_TOKEN,
@@ -20,7 +21,16 @@ from sales_pipeline_tests.clients.conftest import (
     ScriptedServer,
     fast_config,
 )
-from sales_pipeline_tests.clients.test_hubspot import END, START, SearchEmulation
+from sales_pipeline_tests.clients.test_hubspot import (
+    END,
+    START,
+    TOKEN_PATH,
+    SearchEmulation,
+    expired,
+    oauth_client,
+    search_page,
+    token_answer,
+)
 
 SAME_MOMENT = int(START.timestamp() * 1000) + 5_000
 
@@ -112,3 +122,21 @@ def test_contacts_joining_the_window_during_a_planned_walk_are_walked_too(
     ids = walked_ids(concurrent_hubspot)
 
     assert ids == [int(c["id"]) for c in contacts + late]
+
+
+def test_calls_in_flight_that_meet_an_expired_token_refresh_it_once(server, limiter):
+    def answer(request: Recorded) -> Scripted:
+        if request.path == TOKEN_PATH:
+            return token_answer("fresh", "rotated")
+        if request.headers["Authorization"] == "Bearer fresh":
+            return search_page(9)
+        return replace(expired(), delay_s=0.2)
+
+    server.handler = answer
+    with oauth_client(server, limiter, InMemoryTokenStore(), expires_in_s=3600) as client:
+        counts = list(
+            client.concurrently(lambda _: client.count_contacts_modified_since(START), range(4))
+        )
+
+    assert counts == [9, 9, 9, 9]
+    assert [r.path for r in server.requests].count(TOKEN_PATH) == 1
