@@ -12,6 +12,8 @@ project's own database, written only by this IO manager.
 """
 
 import pickle
+import resource
+import sys
 import zlib
 
 import pandas as pd
@@ -32,6 +34,13 @@ def decode_frame(payload: bytes) -> pd.DataFrame:
     return frame
 
 
+def peak_rss_mib() -> float:
+    """This process's peak resident memory in MiB (``ru_maxrss`` is KiB on Linux, bytes on
+    macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
 def _partition(context: InputContext | OutputContext) -> str:
     if not context.has_asset_partitions:
         return UNPARTITIONED
@@ -50,11 +59,15 @@ class StoreFrameIOManager(ConfigurableIOManager):
     store: ResourceDependency[PipelineStoreResource]
 
     def handle_output(self, context: OutputContext, obj: pd.DataFrame) -> None:
-        """Pickle, compress and save ``obj`` for this asset partition."""
+        """Pickle, compress and save ``obj`` for this asset partition; record the stored size
+        and the step process's peak resident memory so far (``peak_rss_mib``: the step's own
+        when each step runs in its own process, as with Dagster's default executor)."""
         payload = encode_frame(obj)
         key = context.asset_key.to_user_string()
         self.store.get_store().save_frame(key, _partition(context), payload)
-        context.add_output_metadata({"stored_bytes": len(payload)})
+        context.add_output_metadata(
+            {"stored_bytes": len(payload), "peak_rss_mib": round(peak_rss_mib(), 1)}
+        )
 
     def load_input(self, context: InputContext) -> pd.DataFrame:
         """The DataFrame the upstream asset saved for this partition."""
