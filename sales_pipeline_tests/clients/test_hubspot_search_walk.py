@@ -110,7 +110,8 @@ def test_an_opaque_cursor_is_followed_page_by_page_past_the_cap(
 
     assert ids == [int(c["id"]) for c in contacts]
     cursors = [r.json["after"] for r in server.requests if "after" in r.json]
-    assert cursors and all(cursor.startswith("page-") for cursor in cursors)
+    assert cursors
+    assert all(cursor.startswith("page-") for cursor in cursors)
 
 
 def test_contacts_joining_the_window_during_a_planned_walk_are_walked_too(
