@@ -46,7 +46,7 @@ from sales_pipeline.domain.text import (
     overlong,
     printable,
 )
-from sales_pipeline.transforms.frames import shared_text
+from sales_pipeline.transforms.frames import map_distinct, shared_text
 from sales_pipeline.transforms.masking import _MASKS
 from sales_pipeline.transforms.schemas import (
     TEXT_MAX_LENGTHS,
@@ -94,7 +94,7 @@ def clean_column(values: pd.Series, column: str) -> pd.Series:
     """The text policy's :func:`~sales_pipeline.domain.text.clean_text` for ``column`` over a
     column of strings and nulls; the result has pandas' str dtype. Vendor text goes through it
     too (a contact is not refused for what a vendor says about it)."""
-    return values.map(lambda value: clean_text(value, column), na_action="ignore").astype("str")
+    return map_distinct(values, lambda value: clean_text(value, column)).astype("str")
 
 
 def domain_from_url(values: pd.Series) -> pd.Series:
@@ -150,7 +150,7 @@ def _length_problems(values: pd.Series, column: str) -> _Problem:
     """Values that would exceed ``column``'s limit once cleaned: the record is refused rather
     than cut (a 10 KB job title is a broken record a person should look at, and a truncated
     one would still end up in a personalized email)."""
-    lengths = values.map(lambda value: overlong(value, column), na_action="ignore")
+    lengths = map_distinct(values, lambda value: overlong(value, column))
     limit = TEXT_MAX_LENGTHS[column]
     return _Problem(
         rows=lengths.notna(),
