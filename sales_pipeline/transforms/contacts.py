@@ -27,6 +27,7 @@ the quarantine (one row per faulty field).
 """
 
 import hashlib
+import itertools
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -45,6 +46,7 @@ from sales_pipeline.domain.text import (
     overlong,
     printable,
 )
+from sales_pipeline.transforms.frames import map_distinct, shared_text
 from sales_pipeline.transforms.masking import _MASKS
 from sales_pipeline.transforms.schemas import (
     TEXT_MAX_LENGTHS,
@@ -92,7 +94,7 @@ def clean_column(values: pd.Series, column: str) -> pd.Series:
     """The text policy's :func:`~sales_pipeline.domain.text.clean_text` for ``column`` over a
     column of strings and nulls; the result has pandas' str dtype. Vendor text goes through it
     too (a contact is not refused for what a vendor says about it)."""
-    return values.map(lambda value: clean_text(value, column), na_action="ignore").astype("str")
+    return map_distinct(values, lambda value: clean_text(value, column)).astype("str")
 
 
 def domain_from_url(values: pd.Series) -> pd.Series:
@@ -101,9 +103,10 @@ def domain_from_url(values: pd.Series) -> pd.Series:
     return hosts.where(hosts.str.fullmatch(DOMAIN_PATTERN).eq(True))
 
 
-def _contact_frame(contacts: Sequence[Contact]) -> pd.DataFrame:
-    """One row per contact: id, email, free text, opt-out, modification time and what the
-    client could not read (``unreadable_<field>``)."""
+def _contact_frame(contacts: Sequence[Contact], first_position: int) -> pd.DataFrame:
+    """One row per contact, indexed by its position in the stream (from ``first_position``):
+    id, email, free text, opt-out, modification time and what the client could not read
+    (``unreadable_<field>``)."""
     rows = [
         {
             "id": c.id,
@@ -116,7 +119,8 @@ def _contact_frame(contacts: Sequence[Contact]) -> pd.DataFrame:
         for c in contacts
     ]
     columns = ["id", "email", *TEXT_FIELDS, "opted_out", "modified_at", *_UNREADABLE]
-    frame = pd.DataFrame.from_records(rows, columns=columns, index=range(len(rows)))
+    positions = range(first_position, first_position + len(rows))
+    frame = pd.DataFrame.from_records(rows, columns=columns, index=positions)
     text = ["id", "email", *TEXT_FIELDS, *_UNREADABLE]
     return frame.astype(dict.fromkeys(text, "str") | {"opted_out": bool}).assign(
         modified_at=pd.to_datetime(frame["modified_at"], utc=True)
@@ -146,7 +150,7 @@ def _length_problems(values: pd.Series, column: str) -> _Problem:
     """Values that would exceed ``column``'s limit once cleaned: the record is refused rather
     than cut (a 10 KB job title is a broken record a person should look at, and a truncated
     one would still end up in a personalized email)."""
-    lengths = values.map(lambda value: overlong(value, column), na_action="ignore")
+    lengths = map_distinct(values, lambda value: overlong(value, column))
     limit = TEXT_MAX_LENGTHS[column]
     return _Problem(
         rows=lengths.notna(),
@@ -157,6 +161,26 @@ def _length_problems(values: pd.Series, column: str) -> _Problem:
     )
 
 
+NORMALIZE_CHUNK = 20_000
+"""Contacts read into one frame at a time: the records of a big day are never all held as
+Python objects at once (a million :class:`Contact` records and their rows take gigabytes)."""
+
+
+@dataclass(frozen=True)
+class NormalizedDay:
+    """What :func:`normalize_contact_stream` made of a stream of contacts.
+
+    Attributes:
+        contacts: The valid contacts, one row per person.
+        quarantined: The refused records, one row per faulty field.
+        fetched: How many records the stream held.
+    """
+
+    contacts: DataFrame[NormalizedContacts]
+    quarantined: DataFrame[QuarantinedRecords]
+    fetched: int
+
+
 def normalize_contacts(
     contacts: Sequence[Contact],
 ) -> tuple[DataFrame[NormalizedContacts], DataFrame[QuarantinedRecords]]:
@@ -164,7 +188,45 @@ def normalize_contacts(
 
     Returns the valid contacts and the quarantined records.
     """
-    raw = _contact_frame(contacts)
+    day = normalize_contact_stream(contacts)
+    return day.contacts, day.quarantined
+
+
+def normalize_contact_stream(
+    contacts: Iterable[Contact], chunk_size: int = NORMALIZE_CHUNK
+) -> NormalizedDay:
+    """:func:`normalize_contacts` over a stream, ``chunk_size`` records at a time: each chunk
+    is cleaned and checked on its own, repeated text is kept once (`shared_text`), and the
+    duplicates are merged and the contract validated once over the whole day."""
+    valid_parts: list[pd.DataFrame] = []
+    quarantined_parts: list[pd.DataFrame] = []
+    fetched = 0
+    records = iter(contacts)
+    while chunk := list(itertools.islice(records, chunk_size)):
+        valid, quarantined = _normalize_chunk(chunk, fetched)
+        valid_parts.append(shared_text(valid))
+        quarantined_parts.append(quarantined)
+        fetched += len(chunk)
+    if not valid_parts:
+        valid, quarantined = _normalize_chunk([], 0)
+        valid_parts, quarantined_parts = [valid], [quarantined]
+    valid = pd.concat(valid_parts) if len(valid_parts) > 1 else valid_parts[0]
+    del valid_parts
+    return NormalizedDay(
+        contacts=validated(NormalizedContacts, _merge_duplicates(valid)),
+        quarantined=validated(
+            QuarantinedRecords, pd.concat(quarantined_parts).reset_index(drop=True)
+        ),
+        fetched=fetched,
+    )
+
+
+def _normalize_chunk(
+    contacts: Sequence[Contact], first_position: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The valid rows (not yet merged) and the quarantined rows of ``contacts``, indexed by
+    their position in the stream (from ``first_position``)."""
+    raw = _contact_frame(contacts, first_position)
     email_problems = raw["email"].map(email_problem, na_action="ignore")
     email = raw["email"].map(normalize_email, na_action="ignore").replace("", None).astype("str")
     texts = {column: clean_column(raw[column], column) for column in TEXT_FIELDS}
@@ -191,7 +253,7 @@ def normalize_contacts(
         ),
         _unreadable(raw, "modified_at"),
     ]
-    quarantined = _quarantine_rows(contacts, raw, problems)
+    quarantined = _quarantine_rows(contacts, first_position, raw, problems)
     valid = pd.DataFrame(
         {
             "hubspot_id": raw["id"],
@@ -201,16 +263,17 @@ def normalize_contacts(
             "modified_at": raw["modified_at"],
         }
     ).drop(index=quarantined.index.unique())
-    return (
-        validated(NormalizedContacts, _merge_duplicates(valid)),
-        validated(QuarantinedRecords, quarantined.reset_index(drop=True)),
-    )
+    return valid, quarantined
 
 
 def _quarantine_rows(
-    contacts: Sequence[Contact], raw: pd.DataFrame, problems: Iterable[_Problem]
+    contacts: Sequence[Contact],
+    first_position: int,
+    raw: pd.DataFrame,
+    problems: Iterable[_Problem],
 ) -> pd.DataFrame:
-    """One row per (record, faulty field), indexed by the record's position in the input."""
+    """One row per (record, faulty field), indexed by the record's position in the stream
+    (``contacts[0]`` is at ``first_position``)."""
     parts = []
     for problem in problems:
         rows = problem.rows.fillna(False).astype(bool)
@@ -225,7 +288,10 @@ def _quarantine_rows(
         .reindex(positions)
         .fillna(pd.Series(positions, index=positions).map("row:{}".format))
     )
-    masked = {position: _masked_contact(contacts[position]) for position in positions.unique()}
+    masked = {
+        position: _masked_contact(contacts[position - first_position])
+        for position in positions.unique()
+    }
     found["masked_record_json"] = positions.map(masked)
     return found
 
@@ -293,8 +359,9 @@ def source_fingerprints(contacts: pd.DataFrame) -> pd.Series:
     """Per row, a digest of its :data:`SOURCE_COLUMNS`: equal exactly when none changed."""
     if contacts.empty:
         return pd.Series([], index=contacts.index, dtype="object")
-    text = contacts[list(SOURCE_COLUMNS)].astype("string").fillna("\x00")
-    joined = text.agg("\x1f".join, axis=1)
+    text = contacts[list(SOURCE_COLUMNS)].astype("str").fillna("\x00")
+    first, *others = SOURCE_COLUMNS
+    joined = text[first].str.cat(text[others], sep="\x1f")
     return joined.map(lambda row: hashlib.sha256(row.encode("utf-8", "surrogatepass")).hexdigest())
 
 

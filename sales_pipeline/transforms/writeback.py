@@ -123,9 +123,9 @@ def changed_values(
     HubSpot holds (``current``, by email): writing unchanged values would bump
     its modification date and bring the contact back into the next run for nothing."""
     changed: dict[str, dict[str, str]] = {}
-    for email, row in values.iterrows():
+    for email, row in zip(values.index, values.to_dict("records"), strict=True):
         held = current.get(str(email), {})
-        wanted = {str(name): str(value) for name, value in row.items() if not pd.isna(value)}
+        wanted = {str(name): value for name, value in row.items() if isinstance(value, str)}
         if any((held.get(name) or "") != value for name, value in wanted.items()):
             changed[str(email)] = wanted
     return changed

@@ -154,7 +154,8 @@ class HubSpotClient(VendorClient):
         (``id``, ``properties``, ``createdAt``, ``updatedAt``, ``archived``);
         ``hs_object_id`` and ``lastmodifieddate`` are always among the properties.
         Any number of contacts, including more than 10,000 sharing one
-        timestamp, is walked without loss, repetition or looping.
+        timestamp, is walked without loss, repetition or looping, with up to
+        `concurrency` search pages in flight (see `search`).
 
         Args:
             start: Inclusive lower bound, timezone-aware.
@@ -168,7 +169,7 @@ class HubSpotClient(VendorClient):
         check = Validator(VENDOR, self._endpoints.search_contacts.name)
         start_ms, end_ms = search.window_ms(check, start, end)
         names = search.property_names(check, [*search.ALWAYS_FETCHED, *properties])
-        return search.walk_window(self._search, start_ms, end_ms, names)
+        return search.walk_window(self._search, start_ms, end_ms, names, self.concurrently)
 
     def iter_contacts(self, start: datetime, end: datetime) -> Iterator[Contact]:
         """Every contact modified in ``[start, end)``, once, as a `Contact`

@@ -104,6 +104,11 @@ class OAuthBearer:
     two of them refresh at once and HubSpot rotates the refresh token, the
     loser's refresh answers ``invalid_grant``; it then takes the winner's
     tokens from the store instead of failing (see `_handover`).
+
+    Within one process, the lock makes concurrent calls refresh once, not once each: a call
+    that finds the tokens expiring refreshes while the others wait and then use the new ones,
+    and a call whose token was refused (401) refreshes only if no other call has replaced that
+    token since it was sent (each thread remembers the token it sent).
     """
 
     _STORE_POLL_S = 0.1
@@ -120,6 +125,7 @@ class OAuthBearer:
         self._operation = refresh_operation
         self._clock = clock
         self._lock = threading.Lock()
+        self._sent = threading.local()
 
     def apply(self, headers: MutableMapping[str, str]) -> None:
         """Set ``Authorization: Bearer``, refreshing first if expiry is near."""
@@ -127,6 +133,7 @@ class OAuthBearer:
             tokens = self._config.token_store.get(self._config.key)
             if tokens is None or self._expiring(tokens):
                 tokens = self._refresh(tokens)
+        self._sent.access_token = tokens.access_token
         headers["Authorization"] = f"Bearer {tokens.access_token.reveal()}"
 
     def identity(self) -> str:
@@ -134,9 +141,13 @@ class OAuthBearer:
         return self._config.client_id
 
     def refresh(self) -> bool:
-        """Refresh now (after a 401 EXPIRED_AUTHENTICATION)."""
+        """Refresh now (after a 401 EXPIRED_AUTHENTICATION), unless another call already
+        replaced the token this thread sent."""
         with self._lock:
-            self._refresh(self._config.token_store.get(self._config.key))
+            tokens = self._config.token_store.get(self._config.key)
+            sent = getattr(self._sent, "access_token", None)
+            if tokens is None or sent is None or tokens.access_token == sent:
+                self._refresh(tokens)
         return True
 
     def _expiring(self, tokens: OAuthTokens) -> bool:

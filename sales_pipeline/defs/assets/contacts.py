@@ -16,7 +16,7 @@ from sales_pipeline.defs.failures import explained_failures
 from sales_pipeline.defs.resources import HubSpotResource, PipelineStoreResource
 from sales_pipeline.domain.records import QuarantineRecord
 from sales_pipeline.store.fingerprints import ContactFingerprints
-from sales_pipeline.transforms.contacts import normalize_contacts, source_fingerprints
+from sales_pipeline.transforms.contacts import normalize_contact_stream, source_fingerprints
 from sales_pipeline.transforms.schemas import NormalizedContacts
 
 QUARANTINE_SOURCE = "hubspot_contacts"
@@ -55,9 +55,9 @@ def hubspot_contacts(
     """
     window = context.partition_time_window
     with explained_failures(context), hubspot.get_client() as client:
-        raw = list(client.iter_contacts(window.start, window.end))
+        day = normalize_contact_stream(client.iter_contacts(window.start, window.end))
         api = api_metadata(context.log, client)
-    normalized, quarantined = normalize_contacts(raw)
+    normalized, quarantined = day.contacts, day.quarantined
     seen = ContactFingerprints(store.get_store()).get(normalized["email"])
     unchanged = source_fingerprints(normalized) == normalized["email"].map(seen)
     contacts = (
@@ -80,7 +80,7 @@ def hubspot_contacts(
         for row in quarantined.to_dict("records")
     )
     counts = {
-        "fetched": len(raw),
+        "fetched": day.fetched,
         "valid": len(normalized),
         "contacts": len(contacts),
         "unchanged_since_processed": int(unchanged.sum()),
