@@ -23,10 +23,12 @@ def _client(concurrency: int) -> LemlistClient:
 
 
 def test_results_come_back_in_the_order_of_the_items() -> None:
+    def slower_first(n: int) -> int:
+        time.sleep(0.01 * (5 - n % 5))
+        return n
+
     with _client(4) as client:
-        results = list(
-            client.concurrently(lambda n: (time.sleep(0.01 * (5 - n % 5)), n)[1], range(20))
-        )
+        results = list(client.concurrently(slower_first, range(20)))
     assert results == list(range(20))
 
 
@@ -61,7 +63,7 @@ def test_items_are_drawn_lazily_a_bounded_distance_ahead() -> None:
         results = client.concurrently(lambda n: n, items())
         assert next(results) == 0
         assert drawn <= 5
-        results.close()
+        del results
 
 
 def test_each_call_runs_in_the_callers_context() -> None:
