@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -156,7 +157,7 @@ class Transport:
         self._logger = logger
         self._quota_reader = quota_reader
         self._owns_session = session is None
-        self._session = session or requests.Session()
+        self._session = session or _session_for(self.base_url)
         adapter = CancellableAdapter(self.cancellation, pool_maxsize=max(config.concurrency, 10))
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
@@ -497,3 +498,21 @@ def _failure_text(exchange: Exchange, config: TransportConfig, operation: Operat
     if exchange.failure is not None:
         return str(exchange.failure.value).replace("_", " ")
     return f"HTTP {exchange.status}"
+
+
+def _session_for(base_url: str) -> requests.Session:
+    """A session that took the environment's proxy and CA-bundle settings once.
+
+    With ``trust_env`` on, ``requests`` re-reads the proxy variables (and ``no_proxy``, and
+    ``.netrc``) for every request: about a tenth of a push step's time at full speed. The
+    variables are read here instead, for the one host the transport talks to, so
+    ``HTTPS_PROXY``, ``NO_PROXY`` and ``REQUESTS_CA_BUNDLE`` still apply; authentication never
+    comes from ``.netrc`` (the clients send their own credentials).
+    """
+    session = requests.Session()
+    session.proxies = requests.utils.get_environ_proxies(base_url)
+    session.verify = (
+        os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+    )
+    session.trust_env = False
+    return session

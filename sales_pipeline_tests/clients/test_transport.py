@@ -35,11 +35,14 @@ CREATE = Operation("create_thing", "POST", "/things", idempotency=None)
 
 
 def make_transport(
-    server: ScriptedServer, limiter: RateLimiter, config: TransportConfig | None = None
+    server: ScriptedServer,
+    limiter: RateLimiter,
+    config: TransportConfig | None = None,
+    base_url: str | None = None,
 ) -> Transport:
     return Transport(
         "testvendor",
-        server.url,
+        base_url or server.url,
         auth=NoAuth(),
         table=ResolutionTable(()),
         limits={"default": RateLimit("default", 1000, 1.0)},
@@ -232,3 +235,17 @@ def test_deprecation_header_is_logged_once(server, limiter, caplog):
 
     warnings = [r for r in caplog.records if "Sunset" in r.getMessage()]
     assert len(warnings) == 1
+
+
+def test_the_environments_proxy_still_carries_requests_read_once_per_transport(
+    server, limiter, monkeypatch
+):
+    for name in ("NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", server.url)
+    monkeypatch.setenv("http_proxy", server.url)
+    server.queue(Scripted(json={"ok": 1}))
+    transport = make_transport(server, limiter, base_url="http://vendor.invalid")
+
+    assert call(transport).data == {"ok": 1}
+    assert server.requests[0].headers["Host"] == "vendor.invalid"
