@@ -8,6 +8,10 @@
 ``enrichment_cache``
     Explorium answers per normalized email, matched or not, reused until they are ``enrichment_ttl``
     old, so a contact costs credits at most once per TTL.
+``entity_cache``
+    Explorium answers per entity (contact information and profile by prospect, business match by
+    domain, firmographics by business) under the same TTL, so a business's firmographics are
+    bought once per TTL across chunks, runs and partitions (:mod:`sales_pipeline.store.entity_cache`).
 ``quarantine``
     Records a stage refused, with the field, the reason and a masked copy of the record.
 ``suppression``

@@ -4,10 +4,11 @@ Stage models (``strict``: no column more, none less)::
 
     NormalizedContacts  ->  EnrichedContacts (+ enrichment)  ->  QualifiedLeads (+ score, route)
 
-Enrichment is assembled from per-call frames (:class:`ProspectMatches`, :class:`ContactDetails`,
-:class:`Profiles`, :class:`BusinessMatches`, :class:`CompanyFacts`) built by ``transforms`` from
-the typed records the Explorium client returns. Vendor answers are not checked here: each client
-reads and checks its vendor's JSON once, where the answer arrives.
+Enrichment is assembled from rows per Explorium entity (the columns of :class:`ContactDetails`,
+:class:`Profiles` and :class:`CompanyFacts`) built by ``transforms`` from the typed records the
+Explorium client returns, and checked once per pass as :class:`EnrichmentRecords`. Vendor
+answers are not checked here: each client reads and checks its vendor's JSON once, where the
+answer arrives.
 """
 
 from collections.abc import Mapping
@@ -229,32 +230,6 @@ class QuarantinedRecords(pa.DataFrameModel):
 
 
 # Enrichment per call ---------------------------------------------------------------------
-
-
-class ProspectMatches(pa.DataFrameModel):
-    """Prospect match per email asked: its prospect id, or null and maybe an error."""
-
-    email: Series[str] = pa.Field(unique=True)
-    prospect_id: Series[str] = _prospect_id(nullable=True)
-    match_error: Series[str] = pa.Field(nullable=True)
-
-    class Config:
-        """Exactly these columns."""
-
-        strict = True
-
-
-class BusinessMatches(pa.DataFrameModel):
-    """Business match per company domain asked: its business id, or null."""
-
-    company_domain: Series[str] = pa.Field(unique=True)
-    business_id: Series[str] = _business_id(nullable=True)
-    match_error: Series[str] = pa.Field(nullable=True)
-
-    class Config:
-        """Exactly these columns."""
-
-        strict = True
 
 
 class ContactDetails(pa.DataFrameModel):
