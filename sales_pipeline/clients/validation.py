@@ -86,7 +86,8 @@ class Validator:
             self.fail(field, f"must be a string, not {type(value).__name__}")
         cleaned = unicodedata.normalize("NFC", value).strip()
         line = re.sub(r"[\r\n\t]+", " ", cleaned) if multiline else cleaned
-        if any(unicodedata.category(ch) == "Cc" for ch in line):
+        # A printable line holds no control character: only the others need the walk.
+        if not line.isprintable() and any(unicodedata.category(ch) == "Cc" for ch in line):
             self.fail(field, "contains control characters")
         if text_problem(" ".join(line.split()), ANY_TEXT) in _INVISIBLE:
             self.fail(field, "contains invisible characters")
