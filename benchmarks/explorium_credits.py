@@ -11,13 +11,8 @@ sandbox and the client. Per day it prints the credits Explorium reported (and wh
 charged, which must agree), credits per contact, firmographics purchases per distinct business,
 purchases and cache hits per entity kind, and the milliseconds of the step per contact.
 
-``--budget-s N`` measures instead how much of Explorium's real 200 requests/min enrichment
-reaches when every answer takes 300 ms (the sandbox's latency fault at probability 1): real
-limits, enrichment for ``N`` seconds of a day, then the requests answered in the whole
-minutes from the start against 200 per minute, and the 429s. Explorium's window is a real
-60 s, so keep ``N`` near 120:
-
-    uv run python benchmarks/explorium_credits.py --budget-s 120
+How much of Explorium's 200 requests/min enrichment uses when every answer takes 300 ms is
+``benchmarks/stage_budgets.py``'s figure.
 
 ``--profile`` runs the first day in the caller's thread under cProfile and prints the top
 functions by own time to stderr.
@@ -28,22 +23,16 @@ from __future__ import annotations
 import argparse
 import cProfile
 import json
-import multiprocessing
 import pstats
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import requests
+from served_sandbox import ServedSandbox, served_sandbox
 
 from sales_pipeline.clients import (
     ExploriumClient,
@@ -54,13 +43,11 @@ from sales_pipeline.clients import (
 )
 from sales_pipeline.clients.hubspot.contacts import read_contact
 from sales_pipeline.flows.enrich import EnrichmentOutcome, enrich_new_contacts
-from sales_pipeline.sandbox import SandboxConfig, run_sandbox
+from sales_pipeline.sandbox import SandboxConfig
 from sales_pipeline.sandbox.core.world import World, build_world
 from sales_pipeline.store.pipeline_store import PipelineStore
 from sales_pipeline.transforms.contacts import normalize_contacts
 
-LATENCY_MS = 300.0
-LATENCY = {"probability": 1.0, "min_ms": LATENCY_MS, "max_ms": LATENCY_MS}
 EXPLORIUM_PER_MINUTE = 200
 
 
@@ -72,57 +59,23 @@ def _days(world: World, first: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     return normalize_contacts(bulk)[0], normalize_contacts(other)[0]
 
 
-@dataclass(frozen=True)
-class Sandbox:
-    """A sandbox served by a child process, so its work is not timed as the step's."""
-
-    base_url: str
-    explorium_key: str
-
-    @property
-    def explorium_url(self) -> str:
-        """Stands for https://api.explorium.ai/v1."""
-        return f"{self.base_url}/explorium/v1"
-
-
-def _serve(config: SandboxConfig, pipe: Connection) -> None:
-    """Child process: serve ``config`` until the parent says stop."""
-    with run_sandbox(config) as handle:
-        pipe.send((handle.base_url, handle.credentials.explorium_key))
-        pipe.recv()
-
-
-@contextmanager
-def _sandbox(config: SandboxConfig) -> Iterator[Sandbox]:
-    """Serve ``config`` in a child process for the ``with`` block."""
-    parent, child = multiprocessing.get_context("spawn").Pipe()
-    process = multiprocessing.get_context("spawn").Process(target=_serve, args=(config, child))
-    process.start()
-    try:
-        yield Sandbox(*parent.recv())
-    finally:
-        parent.send("stop")
-        process.join()
-
-
-def _client(handle: Sandbox, scale: float, concurrency: int) -> ExploriumClient:
+def _client(handle: ServedSandbox, scale: float, concurrency: int) -> ExploriumClient:
     return ExploriumClient(
         handle.explorium_url,
-        api_key=Secret(handle.explorium_key),
+        api_key=Secret(handle.credentials.explorium_key),
         settings=ExploriumSettings(requests_per_window=int(EXPLORIUM_PER_MINUTE * scale)),
         transport_config=TransportConfig(concurrency=concurrency),
         limiter=RateLimiter("memory://"),
     )
 
 
-def _explorium_stats(handle: Sandbox) -> dict[str, Any]:
-    answer = requests.get(f"{handle.base_url}/_sandbox/stats", timeout=30)
-    stats: dict[str, Any] = answer.json()["explorium"]
+def _explorium_stats(handle: ServedSandbox) -> dict[str, Any]:
+    stats: dict[str, Any] = handle.stats()["explorium"]
     return stats
 
 
 def _day(
-    handle: Sandbox,
+    handle: ServedSandbox,
     store: PipelineStore,
     contacts: pd.DataFrame,
     args: argparse.Namespace,
@@ -168,81 +121,21 @@ def _figures(outcome: EnrichmentOutcome, contacts: pd.DataFrame) -> dict[str, An
     }
 
 
-def _budget(handle: Sandbox, contacts: pd.DataFrame, args: argparse.Namespace) -> None:
-    """Requests per minute enrichment keeps up once the first minute's burst is spent."""
-    samples: list[tuple[float, int]] = []
-    stop = threading.Event()
-    watcher = threading.Thread(target=_watch, args=(handle, samples, stop), daemon=True)
-    with (
-        tempfile.TemporaryDirectory() as folder,
-        PipelineStore(f"sqlite:///{Path(folder) / 'store.sqlite'}") as store,
-        _client(handle, 1.0, args.concurrency) as client,
-    ):
-        watcher.start()
-        started = time.monotonic()
-        step = 50 * args.concurrency
-        for start in range(0, len(contacts), step):
-            if time.monotonic() - started >= args.budget_s:
-                break
-            enrich_new_contacts(
-                client, contacts.iloc[start : start + step], store, datetime.now(UTC)
-            )
-        elapsed = time.monotonic() - started
-        stop.set()
-        watcher.join()
-    stats = _explorium_stats(handle)
-    minutes = max(int(args.budget_s // 60), 1)
-    answered = _answered_by(samples, started + 60.0 * minutes)
-    print(
-        json.dumps(
-            {
-                "latency_ms": LATENCY_MS,
-                "concurrency": args.concurrency,
-                "seconds": round(elapsed, 1),
-                "requests": stats["requests"],
-                "rate_limited_429s": stats["rate_limited"],
-                "whole_minutes": minutes,
-                "requests_in_whole_minutes": answered,
-                "fraction_of_200_per_min": round(answered / (EXPLORIUM_PER_MINUTE * minutes), 3),
-            },
-            indent=2,
-        )
-    )
-
-
-def _watch(handle: Sandbox, samples: list[tuple[float, int]], stop: threading.Event) -> None:
-    """Sample the sandbox's Explorium request count every 0.1 s."""
-    while not stop.wait(0.1):
-        samples.append((time.monotonic(), int(_explorium_stats(handle)["requests"])))
-
-
-def _answered_by(samples: Sequence[tuple[float, int]], moment: float) -> int:
-    """Requests the sandbox had answered by ``moment``.
-
-    A sliding 60 s window lets at most 200 requests through in any minute, so over ``k``
-    whole minutes from the first request the most is ``200 k``: the fraction of that reached
-    is the fraction of the budget used (a burst at the start is no gain)."""
-    return max((count for at, count in samples if at <= moment), default=0)
-
-
 def main() -> None:
-    """Run the days (or the budget measurement) and print the figures."""
+    """Run the days and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--contacts", type=int, default=20_000)
     parser.add_argument("--second-day", type=int, default=5_000)
     parser.add_argument("--rate-scale", type=float, default=1000.0)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--profile", action="store_true")
-    parser.add_argument("--budget-s", type=float, default=0.0)
     args = parser.parse_args()
     now = datetime.now(UTC) - timedelta(seconds=1)
-    measuring_budget = args.budget_s > 0
     config = SandboxConfig(
         contacts=args.second_day,
         bulk_import=args.contacts,
         now=now,
-        rate_scale=1.0 if measuring_budget else args.rate_scale,
-        faults={"explorium": {"latency": LATENCY}} if measuring_budget else "none",
+        rate_scale=args.rate_scale,
     )
     world = build_world(
         seed=config.seed,
@@ -252,18 +145,15 @@ def main() -> None:
         now=config.now,
     )
     first, second = _days(world, args.contacts)
-    with _sandbox(config) as handle:
-        if measuring_budget:
-            _budget(handle, first, args)
-            return
-        with (
-            tempfile.TemporaryDirectory() as folder,
-            PipelineStore(f"sqlite:///{Path(folder) / 'store.sqlite'}") as store,
-        ):
-            figures = {
-                "first_day": _day(handle, store, first, args, args.profile),
-                "second_day_same_store": _day(handle, store, second, args, False),
-            }
+    with (
+        served_sandbox(config) as handle,
+        tempfile.TemporaryDirectory() as folder,
+        PipelineStore(f"sqlite:///{Path(folder) / 'store.sqlite'}") as store,
+    ):
+        figures = {
+            "first_day": _day(handle, store, first, args, args.profile),
+            "second_day_same_store": _day(handle, store, second, args, False),
+        }
     print(json.dumps(figures, indent=2))
 
 

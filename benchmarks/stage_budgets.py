@@ -1,11 +1,11 @@
 """How much of each vendor's published rate every stage uses when the vendor is 300 ms away.
 
-Starts the sandbox in-process with the real limits and a latency fault on every call (default
-300 ms, the middle of what the vendors answer in), then runs each stage's own flow (no Dagster)
-on a bulk-import day and records when each request left:
+Serves the sandbox from a child process with the real limits and a latency fault on every call
+(default 300 ms, the middle of what the vendors answer in), then runs each stage's own flow (no
+Dagster) on a bulk-import day and records when each request left:
 
     uv run python benchmarks/stage_budgets.py [--latency-ms 300] [--concurrency 8]
-        [--contacts 15000] [--stages hubspot_search hubspot_batch explorium lemlist]
+        [--contacts 20000] [--stages hubspot_search hubspot_batch explorium lemlist]
 
 Stages and the limit each is measured against:
 
@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from served_sandbox import ServedSandbox, served_sandbox
 
 from sales_pipeline.clients import (
     Contact,
@@ -50,15 +51,18 @@ from sales_pipeline.clients import (
     TransportConfig,
     VendorClient,
 )
+from sales_pipeline.clients.hubspot.contacts import read_contact
 from sales_pipeline.flows.enrich import enrich_new_contacts
 from sales_pipeline.flows.push import LeadPush, Pusher
 from sales_pipeline.flows.write_back import write_back
-from sales_pipeline.sandbox import SandboxConfig, SandboxHandle, run_sandbox
-from sales_pipeline.sandbox.core.faults import VENDORS, load_profile
+from sales_pipeline.sandbox import SandboxConfig
+from sales_pipeline.sandbox.core.world import build_world
 from sales_pipeline.store.backlog import WorkBacklog
 from sales_pipeline.store.ledger import PushLedger
 from sales_pipeline.store.pipeline_store import PipelineStore
 from sales_pipeline.transforms.contacts import normalize_contacts
+
+VENDORS = ("hubspot", "explorium", "lemlist")
 
 
 class SendLog(requests.Session):
@@ -79,9 +83,10 @@ class SendLog(requests.Session):
 class World:
     """The sandbox, the bulk day's contacts, a store and how clients are built."""
 
-    handle: SandboxHandle
+    handle: ServedSandbox
     day: tuple[datetime, datetime]
     contacts: list[Contact]
+    """The bulk day's contacts, as the sandbox's seeded world holds them."""
     store: PipelineStore
     concurrency: int
     limiter: RateLimiter
@@ -216,20 +221,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--latency-ms", type=float, default=300.0)
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--contacts", type=int, default=15_000, help="contacts of the bulk day")
+    parser.add_argument("--contacts", type=int, default=20_000, help="contacts of the bulk day")
     parser.add_argument("--stages", nargs="*", default=list(STAGES), choices=list(STAGES))
     args = parser.parse_args()
     latency = {"probability": 1.0, "min_ms": args.latency_ms, "max_ms": args.latency_ms}
     now = datetime.now(UTC)
-    config = SandboxConfig(contacts=100, bulk_import=args.contacts, now=now)
+    config = SandboxConfig(
+        contacts=100,
+        bulk_import=args.contacts,
+        now=now,
+        faults={vendor: {"latency": latency} for vendor in VENDORS},
+    )
+    world_contacts = build_world(config.seed, config.contacts, now, config.bulk_import).contacts
+    bulk = [
+        read_contact({"id": str(c.id), "properties": c.properties})
+        for c in world_contacts[-args.contacts :]
+    ]
     figures: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory() as folder, run_sandbox(config) as handle:
-        store = PipelineStore(f"sqlite:///{Path(folder) / 'store.db'}")
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        served_sandbox(config) as handle,
+        PipelineStore(f"sqlite:///{Path(folder) / 'store.db'}") as store,
+    ):
         limiter = RateLimiter("memory://")
-        world = World(handle, bulk_day(now), [], store, args.concurrency, limiter)
-        with world.hubspot(SendLog()) as reader:
-            world.contacts = list(reader.iter_contacts(*world.day))
-        handle.sandbox.faults.set_profile(load_profile({v: {"latency": latency} for v in VENDORS}))
+        world = World(handle, bulk_day(now), bulk, store, args.concurrency, limiter)
         groups = [
             [STAGES[name] for name in args.stages if STAGES[name].vendor == vendor]
             for vendor in VENDORS
@@ -244,8 +259,7 @@ def main() -> None:
             thread.start()
         for thread in threads:
             thread.join()
-        sandbox_429s = {v: int(s["rate_limited"]) for v, s in handle.sandbox.stats().items()}
-        store.close()
+        sandbox_429s = {v: int(s["rate_limited"]) for v, s in handle.stats().items()}
         limiter.close()
     print(
         json.dumps(

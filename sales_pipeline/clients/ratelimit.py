@@ -49,10 +49,14 @@ Two layers, both consulted before every request:
    again: until the reset the vendor announces (Explorium's Unix time,
    Lemlist's date string), at most one window after the observation. A vendor
    that announces no reset (HubSpot) is only waited on for a whole window when
-   nothing remains at all: a sliding window frees gradually, so waiting a
-   whole window for a margin the proactive layer already keeps would halve the
-   rate whenever requests spread over the window. This layer catches other
-   consumers of the same account that do not share our limiter.
+   nothing remains at all and this process did not send all of the window's
+   requests itself: a sliding window frees gradually, so waiting a whole window
+   for a margin the proactive layer already keeps would halve the rate whenever
+   requests spread over the window, and when the spent window is our own burst
+   the proactive layer's exact log already knows when it frees (waiting a whole
+   window after it cost a writeback with 8 calls in flight 0.3 of HubSpot's
+   burst budget). This layer catches other consumers of the same account that
+   do not share our limiter.
    `RateLimiter.pause` holds a key after a 429, so other threads stop instead
    of adding to the storm.
    This layer is per process: every process reads the vendor's own headers.
@@ -69,6 +73,7 @@ import math
 import re
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,6 +156,7 @@ class RateLimiter:
         self._slots: dict[str, _Slot] = {}
         self._readings: dict[str, tuple[QuotaReading, float]] = {}
         self._paused_until: dict[str, float] = {}
+        self._sent: dict[str, deque[float]] = {}
         self._backend = _Backend.from_url(backend_url)
 
     def effective_limit(self, limit: RateLimit) -> float:
@@ -200,6 +206,7 @@ class RateLimiter:
             if time.monotonic() + pause > deadline:
                 raise TimeoutError(f"no rate-limit permit for {key} within {self.max_wait_s} s")
             wait(pause)
+        self._record_sent(key, slot.interval_s)
         return time.monotonic() - started
 
     def observe(self, key: str, reading: QuotaReading) -> None:
@@ -222,6 +229,15 @@ class RateLimiter:
             slot.limiter.close()
         self._backend.close()
 
+    def _record_sent(self, key: str, kept_s: float) -> None:
+        """Remember when this process was let through for ``key``, for ``kept_s`` seconds."""
+        now = self._clock()
+        with self._lock:
+            sent = self._sent.setdefault(key, deque())
+            sent.append(now)
+            while sent and sent[0] < now - kept_s:
+                sent.popleft()
+
     def _live_wait(self, key: str) -> float:
         now = self._clock()
         with self._lock:
@@ -231,9 +247,19 @@ class RateLimiter:
                 reading, observed_at = observed
                 reserve = max(1, math.ceil(round(reading.limit * (1 - self.safety_margin), 9)))
                 if reading.remaining <= reserve:
-                    until = max(until, _room_at(reading, observed_at))
+                    if not self._all_ours(key, reading, observed_at):
+                        until = max(until, _room_at(reading, observed_at))
                     del self._readings[key]
         return max(0.0, until - now)
+
+    def _all_ours(self, key: str, reading: QuotaReading, observed_at: float) -> bool:
+        """Whether a vendor without announced resets counts only requests this process sent
+        in the window before ``observed_at`` (then the proactive layer knows when it frees)."""
+        if reading.resets_at is not None:
+            return False
+        since = observed_at - reading.window_s
+        ours = sum(1 for at in self._sent.get(key, ()) if since <= at <= observed_at)
+        return ours >= reading.limit - reading.remaining
 
     def _slot_for(self, key: str, limit: RateLimit) -> _Slot:
         with self._lock:

@@ -139,6 +139,17 @@ def test_without_a_reset_only_an_exhausted_budget_waits_a_whole_window(limiter_c
     assert clock.sleeps == [2.0]
 
 
+def test_a_window_spent_by_this_process_alone_is_left_to_the_proactive_layer(limiter_clock):
+    limiter, clock = limiter_clock
+    for _ in range(20):
+        limiter.acquire("v:k:default", LIMIT)
+    limiter.observe("v:k:default", QuotaReading("default", 0, 20, 2.0))
+
+    limiter.acquire("v:k:default", LIMIT)
+
+    assert clock.sleeps == []
+
+
 def test_a_budget_above_the_margin_never_waits(limiter_clock):
     limiter, clock = limiter_clock
     limiter.observe("v:k:default", QuotaReading("default", 2, 20, 2.0, resets_at=clock.now + 1))
