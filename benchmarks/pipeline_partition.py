@@ -15,7 +15,10 @@ process's cProfile for ``pstats``) and prints JSON:
   imports, loading the definitions), ``compute_s`` (the step itself, reading its input and
   storing its output included), ``ms_per_contact`` (both together) and ``peak_rss_mib`` (the
   step process's peak resident memory, which the IO manager records as ``peak_rss_mib`` when it
-  stores the step's output);
+  stores the step's output, and each asset check in its evaluation's metadata: check steps
+  load their asset's frame in processes of their own);
+- ``largest_process_rss_mib``: the peak of the largest process of the run (the launcher and
+  every step); a step whose figure is missing did not record one (it failed first);
 - what the vendors saw (requests, 429s, Explorium match calls and credits).
 
 ``--rate-scale`` multiplies every vendor limit in both the sandbox and the clients; the
@@ -60,8 +63,13 @@ def step_figures(home: Path, contacts: int) -> dict[str, dict[str, Any]]:
                 moments.setdefault(event.step_key, {})[event.event_type_value] = entry.timestamp
                 if event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
                     metadata = event.step_materialization_data.materialization.metadata
-                    if "peak_rss_mib" in metadata:
-                        peaks[event.step_key] = float(metadata["peak_rss_mib"].value)  # type: ignore[arg-type]
+                elif event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
+                    metadata = event.asset_check_evaluation_data.metadata
+                else:
+                    continue
+                if "peak_rss_mib" in metadata:
+                    peak = float(metadata["peak_rss_mib"].value)  # type: ignore[arg-type]
+                    peaks[event.step_key] = max(peak, peaks.get(event.step_key, 0.0))
     finally:
         if previous is None:
             del os.environ["DAGSTER_HOME"]
