@@ -15,7 +15,16 @@ process's cProfile for ``pstats``) and prints JSON:
   imports, loading the definitions), ``compute_s`` (the step itself, reading its input and
   storing its output included), ``ms_per_contact`` (both together) and ``peak_rss_mib`` (the
   step process's peak resident memory, which the IO manager records as ``peak_rss_mib`` when it
-  stores the step's output);
+  stores the step's output, and each asset check in its evaluation's metadata: check steps
+  load their asset's frame in processes of their own);
+- ``largest_process_rss_mib``: the peak of the largest process of the run (``dagster asset
+  materialize`` and every step); a step whose figure is missing did not record one (it failed
+  first). It is measured by a small launcher process, because a child forked from this process
+  inherits its peak: Linux keeps ``ru_maxrss`` across ``exec``, so reading this process's
+  ``RUSAGE_CHILDREN`` reports the sandbox's size (over 3 GiB at 1,000,000 contacts), not the
+  run's;
+- ``sandbox_process_rss_mib``: the peak of this process, which serves the sandbox (not part
+  of the pipeline: it holds every emulated vendor record in memory);
 - what the vendors saw (requests, 429s, Explorium match calls and credits).
 
 ``--rate-scale`` multiplies every vendor limit in both the sandbox and the clients; the
@@ -42,6 +51,17 @@ from sales_pipeline.sandbox import SandboxConfig, run_sandbox
 
 IN_PROCESS: dict[str, Any] = {"execution": {"config": {"in_process": {}}}}
 
+MEASURED_LAUNCH = """
+import resource, subprocess, sys
+from pathlib import Path
+done = subprocess.run(sys.argv[2:], check=False)
+Path(sys.argv[1]).write_text(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+sys.exit(done.returncode)
+"""
+"""Runs the command in ``argv[2:]`` and writes the peak RSS (KiB) of its largest process to the
+file ``argv[1]``: started by exec, this launcher forks the command from its own small memory
+image, so the figure is the run's alone."""
+
 
 def step_figures(home: Path, contacts: int) -> dict[str, dict[str, Any]]:
     """Per step of the one run in the instance at ``home``: start and compute seconds, ms
@@ -60,8 +80,13 @@ def step_figures(home: Path, contacts: int) -> dict[str, dict[str, Any]]:
                 moments.setdefault(event.step_key, {})[event.event_type_value] = entry.timestamp
                 if event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
                     metadata = event.step_materialization_data.materialization.metadata
-                    if "peak_rss_mib" in metadata:
-                        peaks[event.step_key] = float(metadata["peak_rss_mib"].value)  # type: ignore[arg-type]
+                elif event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION:
+                    metadata = event.asset_check_evaluation_data.metadata
+                else:
+                    continue
+                if "peak_rss_mib" in metadata:
+                    peak = float(metadata["peak_rss_mib"].value)  # type: ignore[arg-type]
+                    peaks[event.step_key] = max(peak, peaks.get(event.step_key, 0.0))
     finally:
         if previous is None:
             del os.environ["DAGSTER_HOME"]
@@ -113,7 +138,8 @@ def main() -> None:
             **sandbox_environment(handle, home),
             "SALES_PIPELINE_RATE_SCALE": str(args.rate_scale),
         }
-        command = [sys.executable]
+        peak_file = home / "largest_process_rss_kib"
+        command = [sys.executable, "-c", MEASURED_LAUNCH, str(peak_file), sys.executable]
         if args.profile is not None:
             command += ["-m", "cProfile", "-o", str(args.profile)]
         command += ["-m", "dagster", "asset", "materialize", "-m"]
@@ -123,7 +149,7 @@ def main() -> None:
         started = time.monotonic()
         finished = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
         wall = time.monotonic() - started
-        largest_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        largest_mib = int(peak_file.read_text()) / 1024 if peak_file.exists() else None
         stats = requests.get(f"{handle.control_url}/stats", timeout=600).json()
         steps = step_figures(home / "dagster", args.contacts)
     explorium = stats["explorium"]
@@ -137,7 +163,10 @@ def main() -> None:
         "wall_time_s": round(wall, 1),
         "ms_per_contact": round(wall * 1000 / args.contacts, 3),
         "steps": steps,
-        "largest_process_rss_mib": round(largest_mib, 1),
+        "largest_process_rss_mib": None if largest_mib is None else round(largest_mib, 1),
+        "sandbox_process_rss_mib": round(
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
+        ),
         "requests": {vendor: s["requests"] for vendor, s in stats.items()},
         "rate_limited_429s": {vendor: s["rate_limited"] for vendor, s in stats.items()},
         "explorium_match_calls": matched,

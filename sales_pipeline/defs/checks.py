@@ -23,6 +23,7 @@ from sales_pipeline.defs.assets.enrichment import enriched_contacts
 from sales_pipeline.defs.assets.outreach import lemlist_leads
 from sales_pipeline.defs.assets.qualification import qualified_leads
 from sales_pipeline.defs.assets.writeback import hubspot_enrichment_writeback
+from sales_pipeline.defs.io_manager import peak_rss_mib
 from sales_pipeline.defs.partitions import daily_partitions
 from sales_pipeline.defs.resources import PipelineStoreResource
 from sales_pipeline.domain.outcomes import PushOutcome
@@ -34,6 +35,13 @@ from sales_pipeline.transforms.schemas import (
     QualifiedLeads,
     failure_summary,
 )
+
+
+def _resources() -> dict[str, float]:
+    """What every check records besides its verdict: the check process's peak resident memory
+    so far (``peak_rss_mib``, as the IO manager records it for assets). A check loads its
+    asset's whole frame in a process of its own, so it can be the heaviest step of a run."""
+    return {"peak_rss_mib": round(peak_rss_mib(), 1)}
 
 
 def _schema_result(frame: pd.DataFrame, model: type[pa.DataFrameModel]) -> AssetCheckResult:
@@ -50,9 +58,10 @@ def _schema_result(frame: pd.DataFrame, model: type[pa.DataFrameModel]) -> Asset
             metadata={
                 "failure_cases": int(table["count"].sum()),
                 "failures": MetadataValue.md(table.astype(str).to_markdown(index=False)),
+                **_resources(),
             },
         )
-    return AssetCheckResult(passed=True, metadata={"rows": len(frame)})
+    return AssetCheckResult(passed=True, metadata={"rows": len(frame), **_resources()})
 
 
 @asset_check(asset=hubspot_contacts, blocking=True, partitions_def=daily_partitions)
@@ -88,7 +97,12 @@ def hubspot_contacts_quarantine_rate(
     return AssetCheckResult(
         passed=rate <= limit,
         severity=AssetCheckSeverity.WARN,
-        metadata={"quarantined": quarantined, "rate": round(rate, 4), "threshold": limit},
+        metadata={
+            "quarantined": quarantined,
+            "rate": round(rate, 4),
+            "threshold": limit,
+            **_resources(),
+        },
     )
 
 
@@ -99,7 +113,7 @@ def enriched_contacts_complete(enriched_contacts: pd.DataFrame) -> AssetCheckRes
     return AssetCheckResult(
         passed=deferred == 0,
         severity=AssetCheckSeverity.WARN,
-        metadata={"deferred": deferred},
+        metadata={"deferred": deferred, **_resources()},
     )
 
 
@@ -113,7 +127,12 @@ def lemlist_push_failure_rate(lemlist_leads: pd.DataFrame) -> AssetCheckResult:
     return AssetCheckResult(
         passed=rate <= limit,
         severity=AssetCheckSeverity.ERROR,
-        metadata={"failed": int(failed.sum()), "rate": round(rate, 4), "threshold": limit},
+        metadata={
+            "failed": int(failed.sum()),
+            "rate": round(rate, 4),
+            "threshold": limit,
+            **_resources(),
+        },
     )
 
 
@@ -133,6 +152,7 @@ def hubspot_writeback_failure_rate(hubspot_enrichment_writeback: pd.DataFrame) -
             "deferred": deferred,
             "rate": round(rate, 4),
             "threshold": limit,
+            **_resources(),
         },
     )
 
