@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import requests
+from harness import SendLog
 
 from sales_pipeline.clients import (
     ExploriumClient,
@@ -55,20 +55,6 @@ from sales_pipeline.clients import (
     VendorClient,
 )
 from sales_pipeline.sandbox import SandboxConfig, SandboxHandle, run_sandbox
-
-
-class SendLog(requests.Session):
-    """A session that records when each request leaves (monotonic seconds)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.sent: list[float] = []
-        self._lock = threading.Lock()
-
-    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
-        with self._lock:
-            self.sent.append(time.monotonic())
-        return super().request(*args, **kwargs)
 
 
 @dataclass(frozen=True)

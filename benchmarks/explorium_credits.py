@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from served_sandbox import ServedSandbox, served_sandbox
+from harness import ServedSandbox, served_sandbox
 
 from sales_pipeline.clients import (
     ExploriumClient,
@@ -137,13 +137,7 @@ def main() -> None:
         now=now,
         rate_scale=args.rate_scale,
     )
-    world = build_world(
-        seed=config.seed,
-        contacts=config.contacts,
-        bulk_import=config.bulk_import,
-        match_rate=config.match_rate,
-        now=config.now,
-    )
+    world = build_world(config.seed, config.contacts, config.now, config.bulk_import)
     first, second = _days(world, args.contacts)
     with (
         served_sandbox(config) as handle,

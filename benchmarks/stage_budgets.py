@@ -38,8 +38,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import requests
-from served_sandbox import ServedSandbox, served_sandbox
+from harness import SendLog, ServedSandbox, served_sandbox
 
 from sales_pipeline.clients import (
     Contact,
@@ -65,20 +64,6 @@ from sales_pipeline.transforms.contacts import normalize_contacts
 VENDORS = ("hubspot", "explorium", "lemlist")
 
 
-class SendLog(requests.Session):
-    """A session that records when each request leaves (monotonic seconds)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.sent: list[float] = []
-        self._lock = threading.Lock()
-
-    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
-        with self._lock:
-            self.sent.append(time.monotonic())
-        return super().request(*args, **kwargs)
-
-
 @dataclass
 class World:
     """The sandbox, the bulk day's contacts, a store and how clients are built."""
@@ -91,32 +76,26 @@ class World:
     concurrency: int
     limiter: RateLimiter
 
+    def options(self, session: SendLog) -> dict[str, Any]:
+        """The keyword arguments every client of the run shares: concurrency, the logging
+        session and the one limiter."""
+        return {
+            "transport_config": TransportConfig(concurrency=self.concurrency),
+            "session": session,
+            "limiter": self.limiter,
+        }
+
     def hubspot(self, session: SendLog) -> HubSpotClient:
-        return HubSpotClient(
-            self.handle.hubspot_url,
-            access_token=Secret(self.handle.credentials.hubspot_token),
-            transport_config=TransportConfig(concurrency=self.concurrency),
-            session=session,
-            limiter=self.limiter,
-        )
+        token = Secret(self.handle.credentials.hubspot_token)
+        return HubSpotClient(self.handle.hubspot_url, access_token=token, **self.options(session))
 
     def explorium(self, session: SendLog) -> ExploriumClient:
-        return ExploriumClient(
-            self.handle.explorium_url,
-            api_key=Secret(self.handle.credentials.explorium_key),
-            transport_config=TransportConfig(concurrency=self.concurrency),
-            session=session,
-            limiter=self.limiter,
-        )
+        key = Secret(self.handle.credentials.explorium_key)
+        return ExploriumClient(self.handle.explorium_url, api_key=key, **self.options(session))
 
     def lemlist(self, session: SendLog) -> LemlistClient:
-        return LemlistClient(
-            self.handle.lemlist_url,
-            api_key=Secret(self.handle.credentials.lemlist_key),
-            transport_config=TransportConfig(concurrency=self.concurrency),
-            session=session,
-            limiter=self.limiter,
-        )
+        key = Secret(self.handle.credentials.lemlist_key)
+        return LemlistClient(self.handle.lemlist_url, api_key=key, **self.options(session))
 
 
 @dataclass(frozen=True)

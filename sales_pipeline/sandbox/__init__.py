@@ -5,11 +5,12 @@ by sharing code. Start it with ``sales-pipeline sandbox`` or, in-process, :func:
 """
 
 from .core.vendor import Credentials, SandboxOptions
-from .server import Sandbox, SandboxConfig, SandboxHandle, run_sandbox, serve
+from .server import Sandbox, SandboxAddress, SandboxConfig, SandboxHandle, run_sandbox, serve
 
 __all__ = [
     "Credentials",
     "Sandbox",
+    "SandboxAddress",
     "SandboxConfig",
     "SandboxHandle",
     "SandboxOptions",

@@ -385,11 +385,10 @@ class _Server(ThreadingHTTPServer):
 
 
 @dataclass(frozen=True)
-class SandboxHandle:
-    """A running sandbox: its base URLs, the credentials it accepts, and the object itself."""
+class SandboxAddress:
+    """Where a sandbox listens: each vendor's base URL and the control plane's."""
 
     base_url: str
-    sandbox: Sandbox
 
     @property
     def hubspot_url(self) -> str:
@@ -410,6 +409,13 @@ class SandboxHandle:
     def control_url(self) -> str:
         """The ``/_sandbox`` control plane."""
         return f"{self.base_url}/_sandbox"
+
+
+@dataclass(frozen=True)
+class SandboxHandle(SandboxAddress):
+    """A running sandbox: its base URLs, the credentials it accepts, and the object itself."""
+
+    sandbox: Sandbox
 
     @property
     def credentials(self) -> Credentials:

@@ -105,10 +105,20 @@ def ledger(store: PipelineStore) -> PushLedger:
 
 
 def _pusher(
-    lemlist: FakeLemlist, store: PipelineStore, ledger: PushLedger, run: str = "run-1"
+    lemlist: FakeLemlist,
+    store: PipelineStore,
+    ledger: PushLedger,
+    run: str = "run-1",
+    **options: Any,
 ) -> Pusher:
     return Pusher(
-        cast(LemlistClient, lemlist), store, ledger, run, clock=lambda: NOW, sleep=lambda _: None
+        cast(LemlistClient, lemlist),
+        store,
+        ledger,
+        run,
+        clock=lambda: NOW,
+        sleep=lambda _: None,
+        **options,
     )
 
 
@@ -315,15 +325,7 @@ def test_a_quota_stop_mid_chunk_sends_nothing_after_it_and_defers_the_rest(
     lemlist = FakeLemlist(concurrency)
     lemlist.failing_calls[3] = QuotaExhausted("quota", vendor="lemlist", operation="add")
     leads = _leads(25)
-    pusher = Pusher(
-        cast(LemlistClient, lemlist),
-        store,
-        ledger,
-        "run-1",
-        clock=lambda: NOW,
-        sleep=lambda _: None,
-        chunk_size=10,
-    )
+    pusher = _pusher(lemlist, store, ledger, chunk_size=10)
     report = pusher.run(leads)
     assert isinstance(report.stopped_by, QuotaExhausted)
     assert len(lemlist.sent) <= 3 + concurrency - 1, "only calls already in flight may follow"
@@ -361,15 +363,7 @@ def test_each_chunk_is_looked_up_claimed_and_settled_in_one_transaction_each(
     sa.event.listen(store.engine, "before_cursor_execute", statement)
     sa.event.listen(store.engine, "commit", commit)
     lemlist = FakeLemlist(concurrency=4)
-    pusher = Pusher(
-        cast(LemlistClient, lemlist),
-        store,
-        ledger,
-        "run-1",
-        clock=lambda: NOW,
-        sleep=lambda _: None,
-        chunk_size=10,
-    )
+    pusher = _pusher(lemlist, store, ledger, chunk_size=10)
     report = pusher.run(_leads(25))
     sa.event.remove(store.engine, "before_cursor_execute", statement)
     sa.event.remove(store.engine, "commit", commit)

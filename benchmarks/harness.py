@@ -1,4 +1,4 @@
-"""A sandbox served by a child process for the benchmarks.
+"""What the benchmarks share: a sandbox served by a child process, a session that logs sends.
 
 In the benchmark's own process the sandbox would share the interpreter lock with the clients it
 serves, so its work would be timed (and profiled) as the pipeline's, and at several calls in
@@ -9,6 +9,8 @@ flight it would slow the very pacing being measured. The child builds the world 
 from __future__ import annotations
 
 import multiprocessing
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,31 +19,15 @@ from typing import Any
 
 import requests
 
-from sales_pipeline.sandbox import SandboxConfig, run_sandbox
+from sales_pipeline.sandbox import SandboxAddress, SandboxConfig, run_sandbox
 from sales_pipeline.sandbox.core.vendor import Credentials
 
 
 @dataclass(frozen=True)
-class ServedSandbox:
+class ServedSandbox(SandboxAddress):
     """Where the child's sandbox listens and the credentials it accepts."""
 
-    base_url: str
     credentials: Credentials
-
-    @property
-    def hubspot_url(self) -> str:
-        """Stands for https://api.hubapi.com."""
-        return f"{self.base_url}/hubspot"
-
-    @property
-    def explorium_url(self) -> str:
-        """Stands for https://api.explorium.ai/v1."""
-        return f"{self.base_url}/explorium/v1"
-
-    @property
-    def lemlist_url(self) -> str:
-        """Stands for https://api.lemlist.com/api."""
-        return f"{self.base_url}/lemlist/api"
 
     def stats(self) -> dict[str, Any]:
         """Per vendor: requests, requests by endpoint and status, 429s, vendor extras."""
@@ -49,6 +35,20 @@ class ServedSandbox:
         answer.raise_for_status()
         stats: dict[str, Any] = answer.json()
         return stats
+
+
+class SendLog(requests.Session):
+    """A session that records when each request leaves (monotonic seconds)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[float] = []
+        self._lock = threading.Lock()
+
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
+        with self._lock:
+            self.sent.append(time.monotonic())
+        return super().request(*args, **kwargs)
 
 
 def _serve(config: SandboxConfig, pipe: Connection) -> None:
