@@ -75,7 +75,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -201,8 +201,7 @@ class RateLimiter:
             wait(live_wait)
         slot = self._slot_for(key, limit)
         deadline = started + self.max_wait_s
-        while not slot.limiter.try_acquire(key, blocking=True, timeout=0):
-            pause = slot.retry_after_s()
+        while (pause := slot.take(key)) is not None:
             if time.monotonic() + pause > deadline:
                 raise TimeoutError(f"no rate-limit permit for {key} within {self.max_wait_s} s")
             wait(pause)
@@ -289,9 +288,20 @@ class _Slot:
     limiter: Limiter
     bucket: AbstractBucket
     interval_s: float
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    """Makes a try and its wait one step: the bucket keeps the rate the last failed put hit as
+    its own state, so another thread's successful put between them would leave nothing to
+    compute the wait from (pyrate-limiter asserts, and the step failed under concurrency)."""
 
     _MIN_PAUSE_S = 0.01
     _BUFFER_S = 0.05
+
+    def take(self, key: str) -> float | None:
+        """One permit for ``key`` now (None), or how long to wait before trying again."""
+        with self.lock:
+            if self.limiter.try_acquire(key, blocking=True, timeout=0):
+                return None
+            return self.retry_after_s()
 
     def retry_after_s(self) -> float:
         """How long until the bucket may admit one more, plus 50 ms for the

@@ -290,3 +290,28 @@ def test_sqlite_limiter_is_shared_across_processes(tmp_path, namespace):
 
     assert len(stamps) == 15
     assert_never_more_than(stamps, 5, 1.0)
+
+
+@pytest.mark.postgres
+def test_threads_waiting_on_one_shared_bucket_each_get_a_wait_and_then_a_permit(
+    postgres_namespace,
+):
+    limiter = RateLimiter(POSTGRES_URL, namespace=postgres_namespace)
+    limit = RateLimit("default", 20, 0.2)
+    failures: list[BaseException] = []
+
+    def take_five() -> None:
+        try:
+            for _ in range(5):
+                limiter.acquire("v:k:default", limit)
+        except BaseException as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=take_five) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    limiter.close()
+
+    assert failures == []
