@@ -11,7 +11,8 @@
 ``entity_cache``
     Explorium answers per entity (contact information and profile by prospect, business match by
     domain, firmographics by business) under the same TTL, so a business's firmographics are
-    bought once per TTL across chunks, runs and partitions (:mod:`sales_pipeline.store.entity_cache`).
+    bought once per TTL across chunks, runs and partitions
+    (:mod:`sales_pipeline.store.entity_cache`).
 ``quarantine``
     Records a stage refused, with the field, the reason and a masked copy of the record.
 ``suppression``
