@@ -669,3 +669,56 @@ def test_many_emails_are_checked_for_suppression_as_one_email_is(store: Pipeline
     emails = [" bo@acme.com ", "ana@acme.com", "Cy@Bounce.io", "cy@sub.bounce.io", "no-at-sign"]
     assert store.suppressed_emails(emails) == {"bo@acme.com", "cy@bounce.io"}
     assert [store.is_suppressed(email) for email in emails] == [True, False, True, False, False]
+
+
+def test_sends_marked_at_once_share_transactions_and_each_is_durable_when_marked(
+    database_url: str,
+) -> None:
+    emails = [f"lead{n}@acme.com" for n in range(24)]
+    commits: list[int] = []
+    with PipelineStore(database_url) as store:
+        ledger = PushLedger(store)
+        ledger.claim_pushes([PushClaim("cam_1", e, "h") for e in emails], "run-1", now=NOW)
+        sa.event.listen(store.engine, "commit", lambda _conn: commits.append(1))
+        barrier = threading.Barrier(len(emails))
+        first: dict[str, bool] = {}
+
+        def mark(email: str) -> None:
+            barrier.wait(timeout=30)
+            first[email] = ledger.mark_sent("cam_1", email.upper())
+
+        threads = [threading.Thread(target=mark, args=(email,)) for email in emails]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        again = ledger.mark_sent("cam_1", emails[0])
+    assert first == dict.fromkeys(emails, False)
+    assert again is True
+    assert len(commits) < len(emails) + 1
+    with PipelineStore(database_url) as reopened:
+        marked = PushLedger(reopened).get_pushes(("cam_1", email) for email in emails)
+    assert all(record.sent for record in marked.values())
+    assert len(marked) == len(emails)
+
+
+def test_reads_neither_wait_for_nor_hold_up_a_writer(store: PipelineStore) -> None:
+    ledger = PushLedger(store)
+    ledger.record_push_intent("cam_1", "ana@acme.com", "h", "run-1", now=NOW)
+    writing = threading.Event()
+    read_done = threading.Event()
+
+    def write_while_reading() -> None:
+        with store.engine.begin() as conn:
+            conn.execute(sa.text("UPDATE push_ledger SET reason = 'held'"))
+            writing.set()
+            assert read_done.wait(timeout=60)
+
+    writer = threading.Thread(target=write_while_reading)
+    writer.start()
+    assert writing.wait(timeout=30)
+    seen = ledger.get_push("cam_1", "ana@acme.com")
+    read_done.set()
+    writer.join(timeout=60)
+    assert seen is not None
+    assert seen.reason is None

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Row
 
 from sales_pipeline.domain.records import normalize_email
 from sales_pipeline.domain.retry import RetrySchedule
-from sales_pipeline.store.engine import chunks, dialect_insert
+from sales_pipeline.store.engine import chunks, dialect_insert, reading
 from sales_pipeline.store.ledger import PushLedger, count_work
 from sales_pipeline.store.pipeline_store import PipelineStore
 from sales_pipeline.store.tables import work_item
@@ -238,7 +238,7 @@ class WorkBacklog:
 
     def summary(self, now: datetime) -> list[dict[str, Any]]:
         """Items owed or given up, counted by stage, state, reason and age in whole days."""
-        with self._engine.begin() as conn:
+        with reading(self._engine) as conn:
             rows = conn.execute(
                 sa.select(
                     work_item.c.stage,
@@ -282,7 +282,7 @@ class WorkBacklog:
         query = sa.select(work_item).where(*conditions).order_by(work_item.c.first_seen_at)
         if limit is not None:
             query = query.limit(limit)
-        with self._engine.begin() as conn:
+        with reading(self._engine) as conn:
             return [
                 WorkItem(
                     stage=Stage(row.stage),

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from sales_pipeline.domain.outcomes import EngagementState
 from sales_pipeline.domain.records import Engagement
-from sales_pipeline.store.engine import chunks, dialect_insert, utc_now
+from sales_pipeline.store.engine import chunks, dialect_insert, reading, utc_now
 from sales_pipeline.store.pipeline_store import PipelineStore
 from sales_pipeline.store.tables import engagement_queue
 
@@ -52,7 +52,7 @@ class EngagementQueue:
             .where(engagement_queue.c.state == EngagementState.PENDING.value)
             .order_by(engagement_queue.c.occurred_at, engagement_queue.c.activity_id)
         )
-        with self._engine.begin() as conn:
+        with reading(self._engine) as conn:
             return [
                 Engagement(
                     row.activity_id, row.email, row.activity_type, row.lead_status, row.occurred_at
@@ -65,7 +65,7 @@ class EngagementQueue:
         query = sa.select(sa.func.count()).where(
             engagement_queue.c.state == EngagementState.PENDING.value
         )
-        with self._engine.begin() as conn:
+        with reading(self._engine) as conn:
             return int(conn.scalar(query) or 0)
 
     def settle(

@@ -6,6 +6,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -21,6 +22,9 @@ DEFAULT_ENRICHMENT_TTL = timedelta(days=30)
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
 """How long a SQLite connection waits for another process's write lock."""
+
+_READ_ONLY = "sales_pipeline_read_only"
+"""Execution option of :func:`reading`'s connections: their transactions only read."""
 
 _QUERY_CHUNK = 500
 """Values per ``IN (...)`` list: far below SQLite's and PostgreSQL's bind-parameter limits."""
@@ -83,9 +87,23 @@ def _configure_sqlite_connection(
         cursor.close()
 
 
-def _begin_immediate(conn: Connection) -> None:
-    """Open each SQLite transaction with the write lock, so writers queue instead of deadlocking."""
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+def _begin(conn: Connection) -> None:
+    """Open each SQLite transaction that may write with the write lock, so writers queue instead
+    of deadlocking; a :func:`reading` transaction begins deferred and takes no lock at all (in
+    WAL mode it reads a snapshot while writers go on)."""
+    read_only = conn.get_execution_options().get(_READ_ONLY, False)
+    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A transaction that only reads: one consistent snapshot that neither waits for the
+    writers nor holds them up (on SQLite, where every other transaction takes the database's
+    one write lock as it begins, so reads queued behind every write)."""
+    with engine.connect() as conn:
+        conn.execution_options(**{_READ_ONLY: True})
+        with conn.begin():
+            yield conn
 
 
 def create_store_engine(url: str) -> Engine:
@@ -109,7 +127,7 @@ def create_store_engine(url: str) -> Engine:
             json_serializer=serializer,
         )
         sa.event.listen(engine, "connect", _configure_sqlite_connection)
-        sa.event.listen(engine, "begin", _begin_immediate)
+        sa.event.listen(engine, "begin", _begin)
         return engine
     raise ValueError(f"unsupported database {backend!r}: the store runs on sqlite or postgresql")
 

@@ -15,7 +15,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from sales_pipeline.domain.records import normalize_email
-from sales_pipeline.store.engine import chunks, dialect_insert
+from sales_pipeline.store.engine import chunks, dialect_insert, reading
 from sales_pipeline.store.pipeline_store import PipelineStore
 from sales_pipeline.store.tables import contact_state
 
@@ -31,7 +31,7 @@ class ContactFingerprints:
         """The recorded fingerprint of each of ``emails`` that has one, by normalized email."""
         keys = sorted({normalize_email(e) for e in emails})
         found: dict[str, str] = {}
-        with self._engine.begin() as conn:
+        with reading(self._engine) as conn:
             for chunk in chunks(keys):
                 rows = conn.execute(
                     sa.select(contact_state.c.email, contact_state.c.fingerprint).where(

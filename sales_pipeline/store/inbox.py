@@ -19,7 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from sales_pipeline.store.engine import dialect_insert, utc_now
+from sales_pipeline.store.engine import dialect_insert, reading, utc_now
 from sales_pipeline.store.pipeline_store import PipelineStore
 from sales_pipeline.store.tables import webhook_inbox
 
@@ -109,7 +109,7 @@ class WebhookInbox:
         )
         if received_before is not None:
             query = query.where(webhook_inbox.c.received_at < received_before)
-        with self._engine.begin() as conn:
+        with reading(self._engine) as conn:
             return [
                 InboxEntry(
                     row.id,
@@ -124,7 +124,7 @@ class WebhookInbox:
     def pending_count(self) -> int:
         """How many events of any vendor wait to be processed."""
         query = sa.select(sa.func.count()).where(webhook_inbox.c.processed_at.is_(None))
-        with self._engine.begin() as conn:
+        with reading(self._engine) as conn:
             return int(conn.scalar(query) or 0)
 
     def mark_processed(self, entry_ids: Sequence[int], *, now: datetime | None = None) -> None:

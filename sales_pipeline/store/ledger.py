@@ -28,7 +28,8 @@ from sqlalchemy.engine import Connection, Row
 from sales_pipeline.domain.outcomes import IN_CAMPAIGN_OUTCOMES, OUTSTANDING_OUTCOMES, PushOutcome
 from sales_pipeline.domain.records import PushRecord, normalize_email
 from sales_pipeline.domain.retry import RetrySchedule
-from sales_pipeline.store.engine import chunks, dialect_insert, utc_now
+from sales_pipeline.store.engine import chunks, dialect_insert, reading, utc_now
+from sales_pipeline.store.group_commit import GroupCommit
 from sales_pipeline.store.pipeline_store import PipelineStore
 from sales_pipeline.store.tables import push_ledger
 
@@ -77,6 +78,7 @@ class PushLedger:
         self._engine = store.engine
         self.lease = lease
         self.schedule = schedule or RetrySchedule()
+        self._sent_marks = GroupCommit(self._mark_sent)
 
     def record_push_intent(
         self,
@@ -181,15 +183,45 @@ class PushLedger:
     def mark_sent(self, campaign_id: str, email: str) -> bool:
         """Record, right before the request goes out, that this push may reach Lemlist: if its
         answer is lost, a later "already in the campaign" means this pipeline added it.
-        Returns whether an earlier attempt had already been sent."""
-        where = (
-            push_ledger.c.campaign_id == campaign_id,
-            push_ledger.c.email == normalize_email(email),
-        )
+        Returns whether an earlier attempt had already been sent.
+
+        Durable when it returns. Marks made at the same time by several threads (a step's
+        concurrent sends) share transactions (:class:`~sales_pipeline.store.group_commit.
+        GroupCommit`)."""
+        return self._sent_marks.submit((campaign_id, normalize_email(email)))
+
+    def _mark_sent(self, keys: Sequence[tuple[str, str]]) -> list[bool]:
+        """Mark the pushes of ``keys`` sent in one transaction; for each key, whether it was
+        marked before (a key given twice was, the second time). Rows are updated in key order,
+        as :meth:`claim_pushes` locks them, so concurrent writers cannot deadlock."""
+        wanted = set(keys)
         with self._engine.begin() as conn:
-            before = conn.scalar(sa.select(push_ledger.c.sent).where(*where))
-            conn.execute(push_ledger.update().where(*where).values(sent=True))
-        return bool(before)
+            sent: dict[tuple[str, str], bool] = {}
+            for chunk in chunks(sorted({email for _, email in wanted})):
+                rows = conn.execute(
+                    sa.select(
+                        push_ledger.c.campaign_id, push_ledger.c.email, push_ledger.c.sent
+                    ).where(push_ledger.c.email.in_(chunk))
+                )
+                sent.update(
+                    ((row.campaign_id, row.email), bool(row.sent))
+                    for row in rows
+                    if (row.campaign_id, row.email) in wanted
+                )
+            conn.execute(
+                push_ledger.update()
+                .where(
+                    push_ledger.c.campaign_id == sa.bindparam("key_campaign"),
+                    push_ledger.c.email == sa.bindparam("key_email"),
+                )
+                .values(sent=True),
+                [{"key_campaign": c, "key_email": e} for c, e in sorted(wanted)],
+            )
+        before = []
+        for key in keys:
+            before.append(sent.get(key, False))
+            sent[key] = True
+        return before
 
     def record_push_outcome(
         self,
@@ -400,7 +432,7 @@ class PushLedger:
         query = sa.select(push_ledger.c.email).where(push_ledger.c.outcome.in_(_IN_CAMPAIGN))
         if campaign_id is not None:
             query = query.where(push_ledger.c.campaign_id == campaign_id)
-        with self._engine.begin() as conn:
+        with reading(self._engine) as conn:
             return set(conn.scalars(query))
 
     def settled_pushes(self, emails: Iterable[str]) -> dict[str, PushRecord]:
@@ -420,7 +452,7 @@ class PushLedger:
 
     def summary(self, now: datetime) -> list[dict[str, Any]]:
         """The outstanding pushes by outcome, reason and age in days (for the backlog view)."""
-        with self._engine.begin() as conn:
+        with reading(self._engine) as conn:
             rows = conn.execute(
                 sa.select(
                     sa.literal("push"),
@@ -460,7 +492,7 @@ class PushLedger:
         query = sa.select(push_ledger).where(*conditions).order_by(push_ledger.c.claimed_at)
         if limit is not None:
             query = query.limit(limit)
-        with self._engine.begin() as conn:
+        with reading(self._engine) as conn:
             return [_push_record(row) for row in conn.execute(query)]
 
 

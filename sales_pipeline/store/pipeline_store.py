@@ -27,6 +27,7 @@ from sales_pipeline.store.engine import (
     chunks,
     create_store_engine,
     dialect_insert,
+    reading,
     utc_now,
 )
 from sales_pipeline.store.entity_cache import (
@@ -95,7 +96,7 @@ class PipelineStore:
 
     def check_health(self) -> int:
         """Run one cheap query; returns the schema version, raises if the database is unusable."""
-        with self._engine.begin() as conn:
+        with reading(self._engine) as conn:
             version = conn.scalar(sa.select(sa.func.max(schema_version.c.version)))
         if version is None:
             raise RuntimeError("the store's schema has not been created: run migrate()")
@@ -108,7 +109,7 @@ class PipelineStore:
         keys = sorted({normalize_email(e) for e in emails})
         fresh_after = now - self.enrichment_ttl
         found: dict[str, CachedEnrichment] = {}
-        with self._engine.begin() as conn:
+        with reading(self._engine) as conn:
             for chunk in chunks(keys):
                 rows = conn.execute(
                     sa.select(enrichment_cache).where(
@@ -165,7 +166,7 @@ class PipelineStore:
     ) -> dict[str, Payload]:
         """Cached Explorium answers of ``kind`` younger than ``enrichment_ttl`` at ``now``, by
         key (see :mod:`sales_pipeline.store.entity_cache`); keys not cached are left out."""
-        with self._engine.begin() as conn:
+        with reading(self._engine) as conn:
             return read_entities(conn, kind, keys, now - self.enrichment_ttl)
 
     # Quarantine ------------------------------------------------------------------------------
@@ -230,7 +231,7 @@ class PipelineStore:
                 quarantine_table.c.field,
             )
         )
-        with self._engine.begin() as conn:
+        with reading(self._engine) as conn:
             return [
                 QuarantineRecord(
                     source=row.source,
@@ -253,7 +254,7 @@ class PipelineStore:
             .distinct()
             .subquery()
         )
-        with self._engine.begin() as conn:
+        with reading(self._engine) as conn:
             return int(conn.scalar(sa.select(sa.func.count()).select_from(records)) or 0)
 
     @staticmethod
@@ -298,7 +299,7 @@ class PipelineStore:
         domains = normalized.str.extract(r"(@[^@\s]+)$", expand=False)
         keys = sorted(set(normalized.dropna()) | set(domains.dropna()))
         sources: dict[str, str] = {}
-        with self._engine.begin() as conn:
+        with reading(self._engine) as conn:
             for chunk in chunks(keys):
                 rows = conn.execute(
                     sa.select(suppression.c.value, suppression.c.source).where(
@@ -327,7 +328,7 @@ class PipelineStore:
         wanted = {normalize_email(email) for email in emails}
         keys = sorted(wanted | {domain for email in wanted if (domain := _domain_key(email))})
         hits: set[str] = set()
-        with self._engine.begin() as conn:
+        with reading(self._engine) as conn:
             for chunk in chunks(keys):
                 hits.update(
                     conn.scalars(
@@ -340,7 +341,7 @@ class PipelineStore:
 
     def load_oauth_token(self, key: str) -> dict[str, Any] | None:
         """The token saved under ``key``, if any."""
-        with self._engine.begin() as conn:
+        with reading(self._engine) as conn:
             token = conn.scalar(sa.select(oauth_token.c.token).where(oauth_token.c.key == key))
         return dict(token) if token is not None else None
 
@@ -350,7 +351,7 @@ class PipelineStore:
 
     def get_cursor(self, name: str) -> str | None:
         """The cursor saved under ``name``, if any."""
-        with self._engine.begin() as conn:
+        with reading(self._engine) as conn:
             value = conn.scalar(sa.select(sync_cursor.c.value).where(sync_cursor.c.name == name))
         return None if value is None else str(value)
 
@@ -382,7 +383,7 @@ class PipelineStore:
 
     def load_frame(self, asset_key: str, partition_key: str) -> bytes | None:
         """The serialized output of one asset partition, if it was saved."""
-        with self._engine.begin() as conn:
+        with reading(self._engine) as conn:
             payload = conn.scalar(
                 sa.select(asset_frame.c.payload).where(
                     asset_frame.c.asset_key == asset_key,

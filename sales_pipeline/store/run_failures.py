@@ -3,7 +3,7 @@
 from collections.abc import Mapping
 from typing import Any
 
-from sales_pipeline.store.engine import dialect_insert, utc_now
+from sales_pipeline.store.engine import dialect_insert, reading, utc_now
 from sales_pipeline.store.pipeline_store import PipelineStore
 from sales_pipeline.store.tables import run_failure
 
@@ -32,7 +32,7 @@ class RunFailureLog:
 
     def get(self, run_id: str) -> dict[str, Any] | None:
         """The summary recorded for ``run_id``, if any."""
-        with self._engine.begin() as conn:
+        with reading(self._engine) as conn:
             summary = conn.scalar(
                 run_failure.select()
                 .with_only_columns(run_failure.c.summary)
