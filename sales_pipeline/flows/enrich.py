@@ -16,9 +16,12 @@ so 50 new contacts cost at most 3 requests plus the 2 business calls.
 live: a prospect's contact information and profile (by ``prospect_id``), the business matched
 for a domain and its firmographics (by ``business_id``). An entity is looked up, in order, in
 this pass's memory, then in the store's entity cache (what earlier runs and partitions bought),
-and only then bought. Each chunk's purchases and its combined answers (by email) are cached in
-one transaction as soon as the chunk is combined, and a chunk that fails half way still caches
-what it bought, so a crash later wastes no credit.
+and only then bought. Each purchase is written to the entity cache as soon as its answer is in
+(so a chunk that fails later, or a crash, wastes no credit), and each chunk's combined answers
+(by email) once the chunk is combined. The pass's memory of entities is bounded
+(:data:`ENTITIES_KEPT` per kind, the least recently used forgotten first): a forgotten entity
+is read back from the entity cache, never bought again, so a partition of any size enriches in
+bounded memory.
 
 **Chunks run side by side** (``client.concurrency`` at a time, paced by the shared rate
 limiter), since at real latencies one chunk at a time leaves most of Explorium's 200
@@ -39,6 +42,7 @@ the reason, and every other contact is enriched.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -57,12 +61,13 @@ from sales_pipeline.clients import (
 )
 from sales_pipeline.clients.explorium import CreditUsage
 from sales_pipeline.flows.errors import POISON, STOPPING, describe
-from sales_pipeline.store.entity_cache import EntityKind, Payload
+from sales_pipeline.store.entity_cache import EntityKind
 from sales_pipeline.store.pipeline_store import PipelineStore
 from sales_pipeline.transforms.enrichment import (
     business_domain,
+    combined_records,
     enrichment_cache_entries,
-    enrichment_records,
+    enrichment_frame,
     enrichment_row,
 )
 from sales_pipeline.transforms.explorium import (
@@ -79,14 +84,18 @@ from sales_pipeline.transforms.explorium import (
 Record = TypeVar("Record")
 Prepared = TypeVar("Prepared")
 
-Bought = dict[EntityKind, dict[str, Payload]]
-"""What one chunk bought, by kind and key, for the store (written once per chunk)."""
-
 _REFUSED: tuple[type[Exception], ...] = (InvalidRequest, InputValidationError, *POISON)
 """Errors of one contact's content: isolate it, enrich the rest."""
 
 CHUNK_SIZE = 50
 """Contacts per round of calls: Explorium's bulk maximum."""
+
+ENTITIES_KEPT = 20_000
+"""Entities of each kind a pass keeps in memory (a prepared entity is about a kilobyte)."""
+
+RECORDS_BATCH = 20_000
+"""Enriched rows gathered as plain rows before they are packed into a frame (a row as a dict
+costs several times its frame row)."""
 
 
 @dataclass(frozen=True)
@@ -128,7 +137,8 @@ class _Entities(Generic[Record, Prepared]):
     """One kind of entity for one pass: known (from the store or bought), or being bought.
 
     ``known`` holds each entity as the transforms made it (``prepare``: the text policy runs
-    once per entity, not once per contact). See the module docstring for the claims.
+    once per entity, not once per contact), at most ``kept`` of them, the least recently used
+    forgotten first. See the module docstring for the claims.
     """
 
     def __init__(
@@ -140,6 +150,7 @@ class _Entities(Generic[Record, Prepared]):
         to_payload: Callable[[Record], dict[str, Any]],
         from_payload: Callable[[Mapping[str, Any]], Record],
         prepare: Callable[[Mapping[str, Record]], Mapping[str, Prepared]],
+        kept: int = ENTITIES_KEPT,
     ) -> None:
         self.kind = kind
         self._store = store
@@ -148,37 +159,38 @@ class _Entities(Generic[Record, Prepared]):
         self._to_payload = to_payload
         self._from_payload = from_payload
         self._prepare = prepare
+        self._kept = kept
         self._lock = threading.Lock()
-        self._known: dict[str, Prepared | None] = {}
+        self._known: OrderedDict[str, Prepared | None] = OrderedDict()
         self._claimed: dict[str, threading.Event] = {}
         self.purchases = 0
         self.cache_hits = 0
 
-    def get(self, keys: Sequence[str], bought: Bought) -> dict[str, Prepared | None]:
-        """Each of ``keys`` as known, bought if no one has it (None: Explorium knows nothing);
-        what this call buys is added to ``bought``, for the chunk to cache."""
+    def get(self, keys: Sequence[str]) -> dict[str, Prepared | None]:
+        """Each of ``keys`` as known, bought if no one has it (None: Explorium knows
+        nothing)."""
         wanted = list(dict.fromkeys(keys))
         found: dict[str, Prepared | None] = {}
         while len(found) < len(wanted):
             mine, theirs = self._claim([key for key in wanted if key not in found], found)
             if mine:
-                self._fetch(mine, bought)
+                found.update(self._fetch(mine))
             for claim in theirs:
                 claim.wait()
-            with self._lock:
-                found.update((key, self._known[key]) for key in wanted if key in self._known)
         return found
 
     def _claim(
         self, keys: list[str], found: dict[str, Prepared | None]
     ) -> tuple[list[str], list[threading.Event]]:
         """Take what is known into ``found``; claim what no one is buying; return the claims
-        and the claims of others to wait for."""
+        and the claims of others to wait for (what they buy is known, or in the store, once
+        they are released)."""
         mine: list[str] = []
         theirs: list[threading.Event] = []
         with self._lock:
             for key in keys:
                 if key in self._known:
+                    self._known.move_to_end(key)
                     found[key] = self._known[key]
                     self.cache_hits += 1
                 elif key in self._claimed:
@@ -188,18 +200,20 @@ class _Entities(Generic[Record, Prepared]):
                     mine.append(key)
         return mine, theirs
 
-    def _fetch(self, keys: list[str], bought: Bought) -> None:
-        """Read ``keys`` from the store, buy the rest (noted in ``bought``); the claims are
-        released whatever happens, so a failure leaves them for another chunk."""
+    def _fetch(self, keys: list[str]) -> dict[str, Prepared | None]:
+        """Read ``keys`` from the store, buy the rest and write them to the store; the claims
+        are released whatever happens, so a failure leaves them for another chunk."""
         fetched: dict[str, Prepared | None] = {}
         try:
             cached = self._store.get_entities(self.kind, keys, self._now)
             missing = [key for key in keys if key not in cached]
             answers = self._buy(missing) if missing else {}
-            kept = bought.setdefault(self.kind, {})
-            for key in missing:
-                answer = answers.get(key)
-                kept[key] = None if answer is None else self._to_payload(answer)
+            if missing:
+                bought = {
+                    key: None if (answer := answers.get(key)) is None else self._to_payload(answer)
+                    for key in missing
+                }
+                self._store.put_enrichments((), {self.kind: bought}, self._now)
             records = {
                 **{k: None if p is None else self._from_payload(p) for k, p in cached.items()},
                 **{key: answers.get(key) for key in missing},
@@ -213,8 +227,11 @@ class _Entities(Generic[Record, Prepared]):
         finally:
             with self._lock:
                 self._known.update(fetched)
+                while len(self._known) > self._kept:
+                    self._known.popitem(last=False)
                 for key in keys:
                     self._claimed.pop(key).set()
+        return fetched
 
 
 def _business_id_payload(business_id: str) -> dict[str, Any]:
@@ -296,10 +313,9 @@ def enrich_chunk(
     client: ExploriumClient,
     contacts: pd.DataFrame,
     now: datetime,
-    bought: Bought,
 ) -> list[Row]:
     """``EnrichmentRecords`` rows (validated once per pass, not here) for up to 50 contacts
-    (columns of ``NormalizedContacts``); what is bought for them is added to ``bought``."""
+    (columns of ``NormalizedContacts``)."""
     rows = contacts.to_dict("records")
     queries = [
         person_query(
@@ -313,19 +329,15 @@ def enrich_chunk(
     emails = [str(row["email"]) for row in rows]
     prospect_ids = [result.entity_id for result in client.match_prospects(queries)]
     matched = [pid for pid in dict.fromkeys(prospect_ids) if pid is not None]
-    reach = sources.contacts.get(matched, bought)
-    people = sources.profiles.get(matched, bought)
+    reach = sources.contacts.get(matched)
+    people = sources.profiles.get(matched)
     domains = [
         business_domain(email, people.get(pid) if pid else None)
         for email, pid in zip(emails, prospect_ids, strict=True)
     ]
-    businesses = sources.businesses.get(
-        [d for d in dict.fromkeys(domains) if d is not None], bought
-    )
+    businesses = sources.businesses.get([d for d in dict.fromkeys(domains) if d is not None])
     business_ids = [businesses.get(domain) if domain else None for domain in domains]
-    facts = sources.firmographics.get(
-        [b for b in dict.fromkeys(business_ids) if b is not None], bought
-    )
+    facts = sources.firmographics.get([b for b in dict.fromkeys(business_ids) if b is not None])
     return [
         enrichment_row(
             email,
@@ -390,6 +402,8 @@ class _Enrichment:
         self._credits_before = client.credit_usage()
         self._stop_reason: str | None = None
         self._done = _Chunk()
+        self._frames: list[pd.DataFrame] = []
+        """The records gathered so far, packed :data:`RECORDS_BATCH` rows at a time."""
 
     def chunk(self, contacts: pd.DataFrame) -> _Chunk:
         """Enrich one chunk (on a worker thread)."""
@@ -400,16 +414,15 @@ class _Enrichment:
     def _enrich(self, chunk: pd.DataFrame, result: _Chunk) -> None:
         """Enrich ``chunk`` into ``result``; a chunk Explorium refuses (or that cannot be
         encoded) is split until the refused contact is alone, and that contact is rejected
-        with the reason. Whatever was bought is cached, with the chunk's records, in one
-        transaction, even when a later call of the chunk failed."""
+        with the reason. The chunk's records are cached in one transaction (its purchases were,
+        as they came)."""
         if self._stop_reason is not None:
             result.deferred.extend(chunk["email"])
             return
-        bought: Bought = {}
         records: list[Row] = []
         refused: Exception | None = None
         try:
-            records = enrich_chunk(self._sources, self._client, chunk, self._now, bought)
+            records = enrich_chunk(self._sources, self._client, chunk, self._now)
         except STOPPING as stop:
             self._stop_reason = self._stop_reason or describe(stop)
             result.stopped = describe(stop)
@@ -419,8 +432,7 @@ class _Enrichment:
         except ApiError as failure:
             result.skipped = result.skipped or describe(failure)
             result.deferred.extend(chunk["email"])
-        finally:
-            self._store.put_enrichments(enrichment_cache_entries(records), bought, self._now)
+        self._store.put_enrichments(enrichment_cache_entries(records), None, self._now)
         result.records.extend(records)
         if refused is None:
             return
@@ -435,6 +447,9 @@ class _Enrichment:
         """Gather one chunk's result (in the caller's thread, in chunk order)."""
         done = self._done
         done.records.extend(part.records)
+        if len(done.records) >= RECORDS_BATCH:
+            self._frames.append(enrichment_frame(done.records))
+            done.records = []
         done.deferred.extend(part.deferred)
         done.rejected.update(part.rejected)
         done.stopped = done.stopped or part.stopped
@@ -445,7 +460,7 @@ class _Enrichment:
         done = self._done
         purchases, cache_hits = self._sources.counts()
         return EnrichmentOutcome(
-            enrichment_records(done.records),
+            combined_records([*self._frames, enrichment_frame(done.records)]),
             done.deferred,
             done.stopped or self._stop_reason or done.skipped,
             done.rejected,
