@@ -17,6 +17,10 @@ process's cProfile for ``pstats``) and prints JSON:
   step process's peak resident memory, which the IO manager records as ``peak_rss_mib`` when it
   stores the step's output, and each asset check in its evaluation's metadata: check steps
   load their asset's frame in processes of their own);
+- ``cpu_ms_per_contact``, per asset step and summed over them: the CPU time the step's process
+  spent (every thread) computing the asset, from its input in memory to its output, which the
+  assets record as ``compute_cpu_s``: the pipeline's own compute, without process start, input
+  loading and output storing, and without the time spent waiting (for vendors, locks, disk);
 - ``largest_process_rss_mib``: the peak of the largest process of the run (``dagster asset
   materialize`` and every step); a step whose figure is missing did not record one (it failed
   first). It is measured by a small launcher process, because a child forked from this process
@@ -73,6 +77,7 @@ def step_figures(home: Path, contacts: int) -> dict[str, dict[str, Any]]:
             (run,) = instance.get_runs()
             moments: dict[str, dict[str, float]] = {}
             peaks: dict[str, float] = {}
+            cpu: dict[str, float] = {}
             for entry in instance.all_logs(run.run_id):
                 event = entry.dagster_event
                 if event is None or event.step_key is None:
@@ -87,6 +92,8 @@ def step_figures(home: Path, contacts: int) -> dict[str, dict[str, Any]]:
                 if "peak_rss_mib" in metadata:
                     peak = float(metadata["peak_rss_mib"].value)  # type: ignore[arg-type]
                     peaks[event.step_key] = max(peak, peaks.get(event.step_key, 0.0))
+                if "compute_cpu_s" in metadata:
+                    cpu[event.step_key] = float(metadata["compute_cpu_s"].value)  # type: ignore[arg-type]
     finally:
         if previous is None:
             del os.environ["DAGSTER_HOME"]
@@ -107,6 +114,7 @@ def step_figures(home: Path, contacts: int) -> dict[str, dict[str, Any]]:
             "compute_s": round(compute_s, 2),
             "ms_per_contact": round((start_s + compute_s) * 1000 / contacts, 3),
             "peak_rss_mib": peaks.get(step),
+            "cpu_ms_per_contact": (round(cpu[step] * 1000 / contacts, 3) if step in cpu else None),
         }
     return figures
 
@@ -162,6 +170,9 @@ def main() -> None:
         "succeeded": finished.returncode == 0,
         "wall_time_s": round(wall, 1),
         "ms_per_contact": round(wall * 1000 / args.contacts, 3),
+        "cpu_ms_per_contact": round(
+            sum(step["cpu_ms_per_contact"] or 0.0 for step in steps.values()), 3
+        ),
         "steps": steps,
         "largest_process_rss_mib": None if largest_mib is None else round(largest_mib, 1),
         "sandbox_process_rss_mib": round(

@@ -3,10 +3,11 @@ span its step runs in."""
 
 import functools
 import inspect
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetsDefinition, asset
+from dagster import AssetExecutionContext, AssetsDefinition, MetadataValue, Output, asset
 
 from sales_pipeline.clients import step_span
 from sales_pipeline.defs.partitions import daily_partitions, one_partition_per_run
@@ -34,23 +35,38 @@ def stage_tags(stage: str, vendor: str) -> dict[str, str]:
 def traced(compute: Callable[..., Any]) -> Callable[..., Any]:
     """``compute`` inside an OpenTelemetry span named after its asset, carrying the run id, so
     the vendor requests it makes nest under the step (a no-op unless ``OTEL_*`` configure an
-    exporter; see the README's Tracing section)."""
+    exporter; see the README's Tracing section).
+
+    Each ``Output`` also carries ``compute_cpu_s``: the CPU seconds the process spent (all its
+    threads) from the function's start, its input in memory, to the output, so what the step
+    costs besides waiting for vendors and the disk shows in the catalog."""
 
     if inspect.isgeneratorfunction(compute):
 
         @functools.wraps(compute)
         def run_yielding(context: AssetExecutionContext, *args: Any, **kwargs: Any) -> Any:
+            started = time.process_time()
             with step_span(context.asset_key.to_user_string(), context.run.run_id):
-                yield from compute(context, *args, **kwargs)
+                for event in compute(context, *args, **kwargs):
+                    yield _with_cpu(event, started)
 
         return run_yielding
 
     @functools.wraps(compute)
     def run(context: AssetExecutionContext, *args: Any, **kwargs: Any) -> Any:
+        started = time.process_time()
         with step_span(context.asset_key.to_user_string(), context.run.run_id):
-            return compute(context, *args, **kwargs)
+            return _with_cpu(compute(context, *args, **kwargs), started)
 
     return run
+
+
+def _with_cpu(event: Any, started: float) -> Any:
+    """``event`` with ``compute_cpu_s`` (process CPU since ``started``) if it is an ``Output``."""
+    if not isinstance(event, Output):
+        return event
+    cpu_s = MetadataValue.float(round(time.process_time() - started, 3))
+    return event.with_metadata({**event.metadata, "compute_cpu_s": cpu_s})
 
 
 def daily_stage(
