@@ -99,6 +99,16 @@ costs several times its frame row)."""
 
 
 @dataclass(frozen=True)
+class PassMemory:
+    """What one enrichment pass keeps in memory, whatever the partition's size."""
+
+    entities_kept: int = ENTITIES_KEPT
+    """Entities of each kind (see :class:`_Entities`)."""
+    records_batch: int = RECORDS_BATCH
+    """Enriched rows gathered before they are packed into a frame."""
+
+
+@dataclass(frozen=True)
 class EnrichmentOutcome:
     """What one enrichment pass produced.
 
@@ -150,7 +160,7 @@ class _Entities(Generic[Record, Prepared]):
         to_payload: Callable[[Record], dict[str, Any]],
         from_payload: Callable[[Mapping[str, Any]], Record],
         prepare: Callable[[Mapping[str, Record]], Mapping[str, Prepared]],
-        kept: int = ENTITIES_KEPT,
+        kept: int,
     ) -> None:
         self.kind = kind
         self._store = store
@@ -252,7 +262,9 @@ def _as_is(found: Mapping[str, str]) -> Mapping[str, str]:
 class _Sources:
     """The four entity kinds of one pass, each bought through ``client``."""
 
-    def __init__(self, client: ExploriumClient, store: PipelineStore, now: datetime) -> None:
+    def __init__(
+        self, client: ExploriumClient, store: PipelineStore, now: datetime, kept: int
+    ) -> None:
         self.contacts = _Entities(
             EntityKind.CONTACT_INFORMATION,
             store,
@@ -261,6 +273,7 @@ class _Sources:
             record_payload,
             contact_information_from_payload,
             contact_rows,
+            kept,
         )
         self.profiles = _Entities(
             EntityKind.PROFILE,
@@ -270,6 +283,7 @@ class _Sources:
             record_payload,
             profile_from_payload,
             profile_rows,
+            kept,
         )
         self.businesses: _Entities[str, str] = _Entities(
             EntityKind.BUSINESS_MATCH,
@@ -288,6 +302,7 @@ class _Sources:
             _business_id_payload,
             _business_id_from_payload,
             _as_is,
+            kept,
         )
         self.firmographics = _Entities(
             EntityKind.FIRMOGRAPHICS,
@@ -297,6 +312,7 @@ class _Sources:
             record_payload,
             firmographics_from_payload,
             company_rows,
+            kept,
         )
 
     def counts(self) -> tuple[dict[str, int], dict[str, int]]:
@@ -361,10 +377,11 @@ def enrich_new_contacts(
     store: PipelineStore,
     now: datetime,
     chunk_size: int = CHUNK_SIZE,
+    memory: PassMemory = PassMemory(),
 ) -> EnrichmentOutcome:
     """Enrich ``contacts`` chunk by chunk, chunks side by side, caching each purchase and each
     chunk; see the module docstring."""
-    enrichment = _Enrichment(client, store, now)
+    enrichment = _Enrichment(client, store, now, memory)
     chunks = (
         contacts.iloc[start : start + chunk_size] for start in range(0, len(contacts), chunk_size)
     )
@@ -394,16 +411,19 @@ class _Enrichment:
     started when Explorium stops serving are deferred without a call.
     """
 
-    def __init__(self, client: ExploriumClient, store: PipelineStore, now: datetime) -> None:
+    def __init__(
+        self, client: ExploriumClient, store: PipelineStore, now: datetime, memory: PassMemory
+    ) -> None:
         self._client = client
         self._store = store
         self._now = now
-        self._sources = _Sources(client, store, now)
+        self._memory = memory
+        self._sources = _Sources(client, store, now, memory.entities_kept)
         self._credits_before = client.credit_usage()
         self._stop_reason: str | None = None
         self._done = _Chunk()
         self._frames: list[pd.DataFrame] = []
-        """The records gathered so far, packed :data:`RECORDS_BATCH` rows at a time."""
+        """The records gathered so far, packed ``memory.records_batch`` rows at a time."""
 
     def chunk(self, contacts: pd.DataFrame) -> _Chunk:
         """Enrich one chunk (on a worker thread)."""
@@ -447,7 +467,7 @@ class _Enrichment:
         """Gather one chunk's result (in the caller's thread, in chunk order)."""
         done = self._done
         done.records.extend(part.records)
-        if len(done.records) >= RECORDS_BATCH:
+        if len(done.records) >= self._memory.records_batch:
             self._frames.append(enrichment_frame(done.records))
             done.records = []
         done.deferred.extend(part.deferred)

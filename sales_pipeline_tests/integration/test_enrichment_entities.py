@@ -17,7 +17,7 @@ import requests
 
 from sales_pipeline.clients import ExploriumClient
 from sales_pipeline.clients.hubspot.contacts import read_contact
-from sales_pipeline.flows.enrich import enrich_new_contacts
+from sales_pipeline.flows.enrich import PassMemory, enrich_new_contacts
 from sales_pipeline.store.pipeline_store import PipelineStore
 from sales_pipeline.transforms.contacts import normalize_contacts
 from sales_pipeline_tests.integration.conftest import Clients, SandboxControl, transport_config
@@ -144,3 +144,28 @@ def test_a_contact_explorium_refuses_is_rejected_alone(
     assert list(outcome.rejected) == [refused]
     assert set(outcome.records["email"]) == set(day["email"]) - {refused}
     assert not outcome.deferred
+
+
+def test_a_pass_that_forgets_entities_reads_them_back_and_buys_each_once(
+    clients: Clients,
+    contacts: pd.DataFrame,
+    tmp_path: Path,
+    sent: tuple[requests.Session, list[requests.PreparedRequest]],
+) -> None:
+    session, captured = sent
+    day = contacts.iloc[:200]
+    with PipelineStore(f"sqlite:///{tmp_path / 'roomy.sqlite'}") as roomy:
+        expected = enrich_new_contacts(_explorium(clients), day, roomy, NOW, chunk_size=20)
+    tight = PassMemory(entities_kept=2, records_batch=30)
+    with PipelineStore(f"sqlite:///{tmp_path / 'tight.sqlite'}") as store:
+        forgetful = enrich_new_contacts(
+            _explorium(clients, session), day, store, NOW, chunk_size=20, memory=tight
+        )
+
+    assert set(_firmographics_bought(captured).values()) == {1}
+    assert forgetful.purchases == expected.purchases
+    by_email = ["email"]
+    pd.testing.assert_frame_equal(
+        forgetful.records.sort_values(by_email).reset_index(drop=True),
+        expected.records.sort_values(by_email).reset_index(drop=True),
+    )
