@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
+import pandas as pd
+
 from sales_pipeline.clients import (
     ApiError,
     ContactUpsert,
@@ -43,9 +45,17 @@ from sales_pipeline.flows.errors import POISON, STOPPING, describe
 from sales_pipeline.flows.push import PushResult
 from sales_pipeline.store.backlog import Stage, WorkBacklog
 from sales_pipeline.store.ledger import PushLedger
-from sales_pipeline.transforms.writeback import WRITEBACK_PROPERTIES, ledger_values
+from sales_pipeline.transforms.writeback import (
+    WRITEBACK_PROPERTIES,
+    changed_values,
+    ledger_values,
+    writeback_values,
+)
 
 T = TypeVar("T")
+
+SLICE = 20_000
+"""Leads whose changes are computed together (see :func:`changes_to_write`)."""
 
 _REFUSED: tuple[type[Exception], ...] = (InputValidationError, *POISON)
 """Errors of records the client refuses to send: split the batch until the record is alone."""
@@ -95,6 +105,21 @@ def current_values(
     }
 
 
+def changes_to_write(
+    client: HubSpotClient, leads: pd.DataFrame, ledger: PushLedger, slice_size: int = SLICE
+) -> dict[str, dict[str, str]]:
+    """Email -> the properties to write, for the ``leads`` (``QualifiedLeads`` rows) whose
+    writeback values HubSpot does not already hold. Computed ``slice_size`` leads at a time:
+    the ledger rows and what HubSpot holds are read per slice, so they are never all in memory
+    for a big partition."""
+    changes: dict[str, dict[str, str]] = {}
+    for start in range(0, len(leads), slice_size):
+        part = leads.iloc[start : start + slice_size]
+        values = writeback_values(part, ledger.settled_pushes(part["email"]))
+        changes.update(changed_values(values, current_values(client, part["hubspot_id"].tolist())))
+    return changes
+
+
 def write_back(
     client: HubSpotClient,
     changes: Mapping[str, Mapping[str, str]],
@@ -127,7 +152,7 @@ def write_back(
 
 def planned_writes(
     changes: Mapping[str, Mapping[str, str]], backlog: WorkBacklog, now: datetime
-) -> dict[str, dict[str, str]]:
+) -> dict[str, Mapping[str, str]]:
     """Email -> properties :func:`write_back` sends now: ``changes`` and every owed writeback
     that is due (a change wins over an owed write of the same contact). Reads only."""
     owed = {
@@ -135,7 +160,7 @@ def planned_writes(
         for item in backlog.due(Stage.WRITEBACK, now)
         if item.key not in changes
     }
-    return {**owed, **{email: dict(values) for email, values in changes.items()}}
+    return {**owed, **changes}
 
 
 class _Stop:

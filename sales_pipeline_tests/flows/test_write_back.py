@@ -10,6 +10,7 @@ from typing import cast
 import pytest
 
 from sales_pipeline.clients import (
+    ContactReadResult,
     ContactUpsert,
     HubSpotClient,
     HubSpotSettings,
@@ -19,11 +20,14 @@ from sales_pipeline.clients import (
     ServerError,
     UpsertResult,
 )
+from sales_pipeline.domain.outcomes import PushOutcome
 from sales_pipeline.domain.retry import RetrySchedule
-from sales_pipeline.flows.write_back import write_back
+from sales_pipeline.flows.write_back import changes_to_write, write_back
 from sales_pipeline.store.backlog import Stage, WorkBacklog
+from sales_pipeline.store.ledger import PushLedger
 from sales_pipeline.store.pipeline_store import PipelineStore
 from sales_pipeline_tests.flows.side_by_side import SideBySide
+from sales_pipeline_tests.test_schemas import frame, qualified
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 POISON = "bad@acme.com"
@@ -45,6 +49,15 @@ class FakeHubSpot(SideBySide):
 
     def ensure_contact_properties(self, definitions: Sequence[PropertyDefinition]) -> list[str]:
         return []
+
+    def batch_read_contacts(
+        self, ids: Sequence[str], properties: Sequence[str]
+    ) -> list[ContactReadResult]:
+        """Contacts by id, where the id is the email (as :meth:`_upsert` answers)."""
+        return [
+            ContactReadResult(i, {"email": i, **self.contacts.get(i, {})})
+            for i in dict.fromkeys(ids)
+        ]
 
     def batch_upsert_contacts(self, records: Sequence[ContactUpsert]) -> list[UpsertResult]:
         with self._lock:
@@ -135,3 +148,21 @@ def test_a_quota_stop_starts_no_further_batch_and_owes_the_rest(backlog: WorkBac
     owed = backlog.items(Stage.WRITEBACK)
     assert sorted(item.key for item in owed) == sorted(set(emails) - set(report.written))
     assert {item.reason for item in owed} == {report.deferred[owed[0].key]}
+
+
+def test_changes_computed_slice_by_slice_are_those_computed_at_once(tmp_path: Path) -> None:
+    emails = [f"lead{n}@acme.com" for n in range(7)]
+    leads = frame(*(qualified(email=e, hubspot_id=e) for e in emails))
+    hubspot = cast(HubSpotClient, FakeHubSpot(batch_size=2))
+    with PipelineStore(f"sqlite:///{tmp_path / 'store.sqlite'}") as store:
+        ledger = PushLedger(store)
+        ledger.record_push_intent("cam_1", emails[0], "h", "run-1", now=NOW)
+        ledger.record_push_outcome("cam_1", emails[0], PushOutcome.ADDED, now=NOW)
+        at_once = changes_to_write(hubspot, leads, ledger)
+        write_back(hubspot, {e: at_once[e] for e in emails[:3]}, WorkBacklog(store), "p", NOW)
+        sliced = changes_to_write(hubspot, leads, ledger, slice_size=3)
+        after_write = changes_to_write(hubspot, leads, ledger)
+    assert set(at_once) == set(emails)
+    assert at_once[emails[0]]["sp_push_status"] == "added"
+    assert sliced == after_write
+    assert set(sliced) == set(emails[3:])

@@ -28,12 +28,11 @@ from sales_pipeline.defs.assets._stage import daily_stage
 from sales_pipeline.defs.assets.outreach import lemlist_leads
 from sales_pipeline.defs.failures import explained_failures
 from sales_pipeline.defs.resources import HubSpotResource, PipelineStoreResource
-from sales_pipeline.flows.write_back import current_values, planned_writes, write_back
+from sales_pipeline.flows.write_back import changes_to_write, planned_writes, write_back
 from sales_pipeline.store.engine import utc_now
 from sales_pipeline.store.fingerprints import ContactFingerprints
 from sales_pipeline.transforms.contacts import source_fingerprints
 from sales_pipeline.transforms.masking import masked_sample
-from sales_pipeline.transforms.writeback import changed_values, writeback_values
 
 FUNNEL: list[tuple[str, str, tuple[str, ...]]] = [
     ("pulled", "hubspot_contacts", ("fetched",)),
@@ -135,12 +134,8 @@ def hubspot_enrichment_writeback(
     of what it would write (masked emails, properties); it writes, creates and records nothing.
     """
     now = utc_now()
-    values = writeback_values(
-        qualified_leads, store.get_ledger().settled_pushes(qualified_leads["email"])
-    )
     with explained_failures(context), hubspot.get_client() as client:
-        current = current_values(client, qualified_leads["hubspot_id"].tolist())
-        changes = changed_values(values, current)
+        changes = changes_to_write(client, qualified_leads, store.get_ledger())
         if config.dry_run:
             wanted = planned_writes(changes, store.get_backlog(), now)
             metadata = _dry_run_metadata(wanted, len(wanted) - len(changes))
@@ -167,8 +162,8 @@ def hubspot_enrichment_writeback(
     ]
     frame = pd.DataFrame(rows, columns=["email", "outcome", "reason"])
     counts = {
-        "contacts": len(values),
-        "unchanged": len(values) - len(changes),
+        "contacts": len(qualified_leads),
+        "unchanged": len(qualified_leads) - len(changes),
         "written": len(report.written),
         "owed_written": report.owed_written,
         "rejected": len(report.rejected),
