@@ -722,3 +722,19 @@ def test_reads_neither_wait_for_nor_hold_up_a_writer(store: PipelineStore) -> No
     writer.join(timeout=60)
     assert seen is not None
     assert seen.reason is None
+
+
+def test_a_store_of_version_7_gains_the_ledger_email_index_and_keeps_its_pushes(
+    database_url: str,
+) -> None:
+    with PipelineStore(database_url, migrate=False) as old:
+        apply_migrations(old.engine, [m for m in MIGRATIONS if m.version <= 7])
+        with old.engine.begin() as conn:
+            conn.execute(sa.text("DROP INDEX ix_push_ledger_email"))
+        PushLedger(old).record_push_intent("cam_1", "ana@acme.com", "h", "run-1", now=NOW)
+
+    with PipelineStore(database_url) as store:
+        indexes = {index["name"] for index in sa.inspect(store.engine).get_indexes("push_ledger")}
+        assert "ix_push_ledger_email" in indexes
+        assert store.check_health() == MIGRATIONS[-1].version
+        assert PushLedger(store).get_push("cam_1", "ana@acme.com") is not None

@@ -29,7 +29,7 @@ push_ledger = sa.Table(
     "push_ledger",
     metadata,
     sa.Column("campaign_id", sa.String(64), primary_key=True),
-    sa.Column("email", sa.String(320), primary_key=True),
+    sa.Column("email", sa.String(320), primary_key=True, index=True),
     sa.Column("payload_hash", sa.String(128), nullable=False),
     sa.Column("run_id", sa.String(64), nullable=False),
     sa.Column("outcome", sa.String(20), nullable=False, index=True),
@@ -218,6 +218,16 @@ def _steps(*steps: Callable[[Connection], None]) -> Callable[[Connection], None]
     return upgrade
 
 
+def _create_index(table: sa.Table, name: str) -> Callable[[Connection], None]:
+    """A migration step that creates ``table``'s index ``name`` (a database whose table was
+    created after the step was written already has it)."""
+
+    def upgrade(conn: Connection) -> None:
+        next(index for index in table.indexes if index.name == name).create(conn, checkfirst=True)
+
+    return upgrade
+
+
 def _create_tables(*tables: sa.Table) -> Callable[[Connection], None]:
     """A migration step that creates ``tables``."""
 
@@ -251,6 +261,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         7,
         "Explorium answers per entity (prospect, business, business match by domain)",
         _create_tables(entity_cache),
+    ),
+    Migration(
+        8,
+        "push ledger rows by email (its key leads with the campaign, its lookups with the email)",
+        _create_index(push_ledger, "ix_push_ledger_email"),
     ),
 )
 
