@@ -85,6 +85,7 @@ FREE_MAIL_DOMAINS = frozenset(
 """Mailbox providers: an address there says nothing about the person's company."""
 
 _URL_HOST = re.compile(r"^(?:[a-z][a-z0-9+.-]*:)?(?://)?(?:www\.)?([^/:?#\s@]+)")
+_DOMAIN = re.compile(DOMAIN_PATTERN)
 
 
 # Masking --------------------------------------------------------------------------------------
@@ -97,10 +98,18 @@ def clean_column(values: pd.Series, column: str) -> pd.Series:
     return map_distinct(values, lambda value: clean_text(value, column)).astype("str")
 
 
+def url_domain(value: object) -> str | None:
+    """The host of a URL or bare domain, lower-cased, without ``www.``; None if not a domain."""
+    if not isinstance(value, str):
+        return None
+    found = _URL_HOST.match(value.strip().lower())
+    host = found.group(1) if found is not None else None
+    return host if host is not None and _DOMAIN.match(host) is not None else None
+
+
 def domain_from_url(values: pd.Series) -> pd.Series:
-    """The host of each URL or bare domain, lower-cased, without ``www.``; null if not a domain."""
-    hosts = values.astype("str").str.strip().str.lower().str.extract(_URL_HOST, expand=False)
-    return hosts.where(hosts.str.fullmatch(DOMAIN_PATTERN).eq(True))
+    """:func:`url_domain` of each value (once per distinct value), null where it is None."""
+    return map_distinct(values, url_domain).astype("str")
 
 
 def _contact_frame(contacts: Sequence[Contact], first_position: int) -> pd.DataFrame:

@@ -16,7 +16,7 @@ and fresh answers alike.
 """
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import fields
 from typing import Any
 
 import pandas as pd
@@ -25,7 +25,7 @@ from sales_pipeline.domain.outcomes import EmailStatus
 from sales_pipeline.domain.records import normalize_email
 from sales_pipeline.domain.sources import ContactInformation, Firmographics, ProspectProfile
 from sales_pipeline.domain.text import clean_text
-from sales_pipeline.transforms.contacts import domain_from_url
+from sales_pipeline.transforms.contacts import url_domain
 
 Row = dict[str, Any]
 """One entity's columns (None for null)."""
@@ -47,9 +47,8 @@ def _lower(value: str | None, column: str) -> str | None:
 
 
 def _domains(urls: Sequence[str | None]) -> list[str | None]:
-    """:func:`domain_from_url` of a batch of URLs, nulls as None."""
-    hosts = domain_from_url(pd.Series(list(urls), dtype=object))
-    return [host if isinstance(host, str) else None for host in hosts.tolist()]
+    """:func:`url_domain` of a batch of URLs."""
+    return [url_domain(url) for url in urls]
 
 
 def contact_rows(found: Mapping[str, ContactInformation]) -> dict[str, Row]:
@@ -107,7 +106,7 @@ def record_payload(record: ContactInformation | ProspectProfile | Firmographics)
     """A record as JSON (enums by value), for the entity cache."""
     return {
         name: value.value if isinstance(value, EmailStatus) else value
-        for name, value in asdict(record).items()
+        for name, value in ((f.name, getattr(record, f.name)) for f in fields(record))
     }
 
 
