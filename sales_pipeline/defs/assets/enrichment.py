@@ -1,7 +1,7 @@
 """Explorium enrichment of the day's contacts, cached and scored."""
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 import pandas as pd
 from dagster import AssetExecutionContext, MetadataValue, Output
@@ -48,6 +48,21 @@ def _quarantine(
         )
         for email, reason in rejected.items()
     )
+
+
+def _with_owed(contacts: pd.DataFrame, owed: pd.DataFrame) -> pd.DataFrame:
+    """The day's contacts and the owed ones, each email once; the day's frame itself when
+    there is nothing to add or drop (a copy of a million rows is hundreds of MiB)."""
+    if len(owed):
+        contacts = pd.concat([contacts, owed], ignore_index=True)
+    duplicated = contacts["email"].duplicated()
+    return contacts[~duplicated] if duplicated.any() else contacts
+
+
+def _without(contacts: pd.DataFrame, emails: Collection[str]) -> pd.DataFrame:
+    """``contacts`` without the rows of ``emails``; the frame itself when none is there."""
+    dropped = contacts["email"].isin(list(emails))
+    return contacts[~dropped] if dropped.any() else contacts
 
 
 def _credit_metadata(outcome: EnrichmentOutcome, asked: int) -> dict[str, MetadataValue]:
@@ -101,15 +116,13 @@ def enriched_contacts(
     pipeline_store = store.get_store()
     backlog = store.get_backlog()
     owed = [item.payload for item in backlog.due(Stage.ENRICH, now)]
-    contacts = pd.concat(
-        [hubspot_contacts, contacts_from_records(owed)], ignore_index=True
-    ).drop_duplicates("email")
+    contacts = _with_owed(hubspot_contacts, contacts_from_records(owed))
     cached = pipeline_store.get_enrichments(contacts["email"], now)
-    new = contacts[~contacts["email"].isin(list(cached))]
+    new = _without(contacts, cached)
     with explained_failures(context), explorium.get_client() as client:
         outcome = enrich_new_contacts(client, new, pipeline_store, now)
         api = api_metadata(context.log, client)
-    contacts = contacts[~contacts["email"].isin(list(outcome.rejected))].reset_index(drop=True)
+    contacts = _without(contacts, outcome.rejected).reset_index(drop=True)
     _quarantine(pipeline_store, outcome.rejected, context.run.run_id, partition)
     deferred = contacts[contacts["email"].isin(outcome.deferred)]
     backlog.defer(
