@@ -17,7 +17,7 @@ RetrySchedule`); one deferred too often or for too long is *given up* with its r
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -196,18 +196,10 @@ class PushLedger:
         as :meth:`claim_pushes` locks them, so concurrent writers cannot deadlock."""
         wanted = set(keys)
         with self._engine.begin() as conn:
-            sent: dict[tuple[str, str], bool] = {}
-            for chunk in chunks(sorted({email for _, email in wanted})):
-                rows = conn.execute(
-                    sa.select(
-                        push_ledger.c.campaign_id, push_ledger.c.email, push_ledger.c.sent
-                    ).where(push_ledger.c.email.in_(chunk))
-                )
-                sent.update(
-                    ((row.campaign_id, row.email), bool(row.sent))
-                    for row in rows
-                    if (row.campaign_id, row.email) in wanted
-                )
+            sent = {
+                (row.campaign_id, row.email): bool(row.sent)
+                for row in _rows_of(conn, wanted, (push_ledger.c.sent,))
+            }
             conn.execute(
                 push_ledger.update()
                 .where(
@@ -496,42 +488,42 @@ class PushLedger:
             return [_push_record(row) for row in conn.execute(query)]
 
 
+def _rows_of(
+    conn: Connection,
+    keys: Iterable[tuple[str, str]],
+    columns: Sequence[sa.ColumnElement[Any]],
+    *conditions: sa.ColumnElement[bool],
+) -> Iterator[Row[Any]]:
+    """``columns`` (with the key's) of the ledger rows of the (campaign, normalized email)
+    ``keys`` that meet ``conditions``: one read per 500 emails (the rows are found by email,
+    which the ledger indexes)."""
+    wanted = set(keys)
+    key_columns = (push_ledger.c.campaign_id, push_ledger.c.email)
+    for chunk in chunks(sorted({email for _, email in wanted})):
+        query = sa.select(*key_columns, *columns).where(push_ledger.c.email.in_(chunk))
+        for row in conn.execute(query.where(*conditions)):
+            if (row.campaign_id, row.email) in wanted:
+                yield row
+
+
 def _claimable_keys(
     conn: Connection, keys: Sequence[tuple[str, str]], claimable: sa.ColumnElement[bool]
 ) -> list[tuple[str, str]]:
-    """Of the (campaign, normalized email) ``keys``, those ``claimable`` now, in their order:
-    one read per 500 emails, so only pushes that can be taken over get an update of their own."""
-    wanted = set(keys)
-    found: set[tuple[str, str]] = set()
-    for chunk in chunks(sorted({email for _, email in wanted})):
-        rows = conn.execute(
-            sa.select(push_ledger.c.campaign_id, push_ledger.c.email).where(
-                push_ledger.c.email.in_(chunk), claimable
-            )
-        )
-        found.update((row.campaign_id, row.email) for row in rows)
+    """Of the (campaign, normalized email) ``keys``, those ``claimable`` now, in their order,
+    so only pushes that can be taken over get an update of their own."""
+    found = {(row.campaign_id, row.email) for row in _rows_of(conn, keys, (), claimable)}
     return [key for key in keys if key in found]
 
 
 def _attempts(
     conn: Connection, keys: Sequence[tuple[str, str]]
 ) -> dict[tuple[str, str], tuple[int, datetime]]:
-    """(attempts, created at) of the ledger rows of ``keys``: one read per 500 emails."""
-    wanted = set(keys)
-    found: dict[tuple[str, str], tuple[int, datetime]] = {}
-    for chunk in chunks(sorted({email for _, email in wanted})):
-        rows = conn.execute(
-            sa.select(
-                push_ledger.c.campaign_id,
-                push_ledger.c.email,
-                push_ledger.c.attempts,
-                push_ledger.c.created_at,
-            ).where(push_ledger.c.email.in_(chunk))
-        )
-        for row in rows:
-            if (row.campaign_id, row.email) in wanted:
-                found[row.campaign_id, row.email] = (row.attempts, row.created_at)
-    return found
+    """(attempts, created at) of the ledger rows of ``keys``."""
+    columns = (push_ledger.c.attempts, push_ledger.c.created_at)
+    return {
+        (row.campaign_id, row.email): (row.attempts, row.created_at)
+        for row in _rows_of(conn, keys, columns)
+    }
 
 
 def count_work(rows: Iterable[Sequence[Any]], now: datetime) -> list[dict[str, Any]]:
