@@ -41,6 +41,7 @@ the reason, and every other contact is enriched.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
@@ -154,12 +155,13 @@ class _Entities(Generic[Record, Prepared]):
     def __init__(
         self,
         kind: EntityKind,
-        store: PipelineStore,
-        now: datetime,
         buy: Callable[[list[str]], Mapping[str, Record | None]],
         to_payload: Callable[[Record], dict[str, Any]],
         from_payload: Callable[[Mapping[str, Any]], Record],
         prepare: Callable[[Mapping[str, Record]], Mapping[str, Prepared]],
+        *,
+        store: PipelineStore,
+        now: datetime,
         kept: int,
     ) -> None:
         self.kind = kind
@@ -265,30 +267,23 @@ class _Sources:
     def __init__(
         self, client: ExploriumClient, store: PipelineStore, now: datetime, kept: int
     ) -> None:
-        self.contacts = _Entities(
+        entities = functools.partial(_Entities, store=store, now=now, kept=kept)
+        self.contacts = entities(
             EntityKind.CONTACT_INFORMATION,
-            store,
-            now,
             lambda ids: _found(client.enrich_contacts_information(ids)),
             record_payload,
             contact_information_from_payload,
             contact_rows,
-            kept,
         )
-        self.profiles = _Entities(
+        self.profiles = entities(
             EntityKind.PROFILE,
-            store,
-            now,
             lambda ids: _found(client.enrich_profiles(ids)),
             record_payload,
             profile_from_payload,
             profile_rows,
-            kept,
         )
-        self.businesses: _Entities[str, str] = _Entities(
+        self.businesses: _Entities[str, str] = entities(
             EntityKind.BUSINESS_MATCH,
-            store,
-            now,
             lambda domains: dict(
                 zip(
                     domains,
@@ -302,17 +297,13 @@ class _Sources:
             _business_id_payload,
             _business_id_from_payload,
             _as_is,
-            kept,
         )
-        self.firmographics = _Entities(
+        self.firmographics = entities(
             EntityKind.FIRMOGRAPHICS,
-            store,
-            now,
             lambda ids: _found(client.enrich_firmographics(ids)),
             record_payload,
             firmographics_from_payload,
             company_rows,
-            kept,
         )
 
     def counts(self) -> tuple[dict[str, int], dict[str, int]]:

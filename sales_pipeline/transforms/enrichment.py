@@ -94,9 +94,7 @@ def enrichment_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
 
 
 def combined_records(frames: Sequence[pd.DataFrame]) -> DataFrame[EnrichmentRecords]:
-    """:func:`enrichment_frame` frames as one, validated once."""
-    if not frames:
-        return enrichment_records(())
+    """:func:`enrichment_frame` frames (at least one) as one, validated once."""
     return validated(EnrichmentRecords, pd.concat(frames, ignore_index=True))
 
 
