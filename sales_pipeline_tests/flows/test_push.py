@@ -273,16 +273,7 @@ def test_two_runs_sending_side_by_side_add_every_lead_exactly_once(
     reports: dict[str, PushReport] = {}
 
     def run(run_id: str, order: list[LeadPush]) -> None:
-        pusher = Pusher(
-            cast(LemlistClient, lemlist),
-            store,
-            ledger,
-            run_id,
-            clock=lambda: NOW,
-            sleep=lambda _: None,
-            chunk_size=25,
-        )
-        reports[run_id] = pusher.run(order)
+        reports[run_id] = _pusher(lemlist, store, ledger, run_id, chunk_size=25).run(order)
 
     racers = [
         threading.Thread(target=run, args=("run-1", leads)),
