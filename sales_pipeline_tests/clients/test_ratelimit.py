@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+from pyrate_limiter import Limiter
 
 from sales_pipeline.clients import (
     LemlistClient,
@@ -215,24 +216,37 @@ WORKER = """
 import json, sys, time
 from sales_pipeline.clients.ratelimit import RateLimit, RateLimiter
 url, namespace, start_at, count = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
-limiter = RateLimiter(url, namespace=namespace, safety_margin=1.0)
-limit = RateLimit("default", 5, 1.0)
+allowed, margin, pause = int(sys.argv[5]), float(sys.argv[6]), float(sys.argv[7])
+limiter = RateLimiter(url, namespace=namespace, safety_margin=margin)
+limit = RateLimit("default", allowed, 1.0)
 limiter.acquire("vendor:key:default", limit)
 time.sleep(max(0.0, start_at - time.time()))
 stamps = []
 for _ in range(count):
     limiter.acquire("vendor:key:default", limit)
     stamps.append(time.time())
+    time.sleep(pause)
 limiter.close()
 print(json.dumps(stamps))
 """
 
 
-def run_workers(url: str, namespace: str, workers: int = 3, each: int = 5) -> list[float]:
+def run_workers(
+    url: str,
+    namespace: str,
+    workers: int = 3,
+    each: int = 5,
+    limit: int = 5,
+    margin: float = 1.0,
+    pause_s: float = 0.0,
+) -> list[float]:
+    """When each of ``workers`` processes got each of its ``each`` permits under ``limit``
+    per second, sorted; a worker pauses ``pause_s`` after each permit, as if sending."""
     start_at = time.time() + 2.0
+    arguments = [url, namespace, str(start_at), str(each), str(limit), str(margin), str(pause_s)]
     processes = [
         subprocess.Popen(
-            [sys.executable, "-c", WORKER, url, namespace, str(start_at), str(each)],
+            [sys.executable, "-c", WORKER, *arguments],
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -290,6 +304,47 @@ def test_sqlite_limiter_is_shared_across_processes(tmp_path, namespace):
 
     assert len(stamps) == 15
     assert_never_more_than(stamps, 5, 1.0)
+
+
+def test_far_from_the_limit_permits_are_leased_in_blocks_from_the_shared_bucket(
+    tmp_path, monkeypatch
+):
+    tries: list[int] = []
+    real_try = Limiter.try_acquire
+
+    def counted(self: Limiter, name: str, weight: int = 1, **kwargs: object) -> object:
+        tries.append(weight)
+        return real_try(self, name, weight, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Limiter, "try_acquire", counted)
+    limiter = RateLimiter(f"sqlite:///{tmp_path / 'limits.db'}")
+
+    for _ in range(19):
+        limiter.acquire("v:k:published", RateLimit("published", 20, 2.0))
+    published = list(tries)
+    tries.clear()
+    for _ in range(640):
+        limiter.acquire("v:k:scaled", RateLimit("scaled", 20_000, 2.0))
+    limiter.close()
+
+    assert published == [1] * 19
+    assert set(tries) == {32}
+    assert 20 <= len(tries) < 640 / 4, "a lease lapses unused only after its short horizon"
+
+
+def test_leased_permits_keep_every_window_within_the_limit_across_processes(tmp_path, namespace):
+    stamps = run_workers(
+        f"sqlite:///{tmp_path / 'limits.db'}",
+        namespace,
+        each=1500,
+        limit=1000,
+        margin=0.95,
+        pause_s=0.002,
+    )
+
+    assert len(stamps) == 4500
+    for first, later in zip(stamps, stamps[1000:], strict=False):
+        assert later - first > 1.0, (first, later)
 
 
 @pytest.mark.postgres
