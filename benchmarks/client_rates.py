@@ -123,12 +123,12 @@ def vendors(args: argparse.Namespace) -> list[list[Vendor]]:
     def scaled(limit: int) -> int:
         return max(1, round(limit * scale))
 
-    def hubspot(h: SandboxHandle, session: SendLog, limiter: RateLimiter) -> HubSpotClient:
+    def hubspot(h: SandboxHandle, sends: SendLog, limiter: RateLimiter) -> HubSpotClient:
         return HubSpotClient(
             h.hubspot_url,
             access_token=Secret(h.credentials.hubspot_token),
             settings=HubSpotSettings(burst_limit=scaled(100), search_limit=scaled(5)),
-            session=session,
+            http=sends,
             limiter=limiter,
         )
 
@@ -157,11 +157,11 @@ def vendors(args: argparse.Namespace) -> list[list[Vendor]]:
                 scaled(200),
                 60.0,
                 args.explorium_windows,
-                lambda h, session, limiter: ExploriumClient(
+                lambda h, sends, limiter: ExploriumClient(
                     h.explorium_url,
                     api_key=Secret(h.credentials.explorium_key),
                     settings=ExploriumSettings(requests_per_window=scaled(200)),
-                    session=session,
+                    http=sends,
                     limiter=limiter,
                 ),
                 lambda client, i: client.match_prospects([{"email": f"p{i}@bench.example.com"}]),
@@ -173,11 +173,11 @@ def vendors(args: argparse.Namespace) -> list[list[Vendor]]:
                 scaled(20),
                 2.0,
                 args.lemlist_windows,
-                lambda h, session, limiter: LemlistClient(
+                lambda h, sends, limiter: LemlistClient(
                     h.lemlist_url,
                     api_key=Secret(h.credentials.lemlist_key),
                     settings=LemlistSettings(requests_per_window=scaled(20)),
-                    session=session,
+                    http=sends,
                     limiter=limiter,
                 ),
                 lambda client, _: client.list_campaigns(),
@@ -188,9 +188,9 @@ def vendors(args: argparse.Namespace) -> list[list[Vendor]]:
 
 def drive(handle: SandboxHandle, vendor: Vendor, threads: int, margin: float) -> Outcome:
     """Call ``vendor`` from ``threads`` threads until its windows are over."""
-    session = SendLog()
+    sends = SendLog()
     limiter = RateLimiter("memory://", safety_margin=margin)
-    client = vendor.client(handle, session, limiter)
+    client = vendor.client(handle, sends, limiter)
     deadline = time.monotonic() + vendor.windows * vendor.window_s
     counter = iter(range(10**9))
     lock = threading.Lock()
@@ -209,7 +209,7 @@ def drive(handle: SandboxHandle, vendor: Vendor, threads: int, margin: float) ->
     client.close()
     limiter.close()
     client_429 = int(client.metrics_snapshot()["rate_limited_429"])
-    return Outcome(vendor, sorted(session.sent), client_429)
+    return Outcome(vendor, sorted(sends.sent), client_429)
 
 
 def main() -> None:

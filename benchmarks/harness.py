@@ -18,6 +18,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 import requests
+import urllib3
 
 from sales_pipeline.sandbox import SandboxAddress, SandboxConfig, run_sandbox
 from sales_pipeline.sandbox.core.vendor import Credentials
@@ -37,18 +38,18 @@ class ServedSandbox(SandboxAddress):
         return stats
 
 
-class SendLog(requests.Session):
-    """A session that records when each request leaves (monotonic seconds)."""
+class SendLog(urllib3.PoolManager):
+    """A pool manager that records when each request leaves (monotonic seconds)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.sent: list[float] = []
         self._lock = threading.Lock()
 
-    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
+    def urlopen(self, *args: Any, **kwargs: Any) -> urllib3.BaseHTTPResponse:
         with self._lock:
             self.sent.append(time.monotonic())
-        return super().request(*args, **kwargs)
+        return super().urlopen(*args, **kwargs)
 
 
 def _serve(config: SandboxConfig, pipe: Connection) -> None:

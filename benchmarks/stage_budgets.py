@@ -76,26 +76,26 @@ class World:
     concurrency: int
     limiter: RateLimiter
 
-    def options(self, session: SendLog) -> dict[str, Any]:
-        """The keyword arguments every client of the run shares: concurrency, the logging
-        session and the one limiter."""
+    def options(self, sends: SendLog) -> dict[str, Any]:
+        """The keyword arguments every client of the run shares: concurrency, the send log
+        and the one limiter."""
         return {
             "transport_config": TransportConfig(concurrency=self.concurrency),
-            "session": session,
+            "http": sends,
             "limiter": self.limiter,
         }
 
-    def hubspot(self, session: SendLog) -> HubSpotClient:
+    def hubspot(self, sends: SendLog) -> HubSpotClient:
         token = Secret(self.handle.credentials.hubspot_token)
-        return HubSpotClient(self.handle.hubspot_url, access_token=token, **self.options(session))
+        return HubSpotClient(self.handle.hubspot_url, access_token=token, **self.options(sends))
 
-    def explorium(self, session: SendLog) -> ExploriumClient:
+    def explorium(self, sends: SendLog) -> ExploriumClient:
         key = Secret(self.handle.credentials.explorium_key)
-        return ExploriumClient(self.handle.explorium_url, api_key=key, **self.options(session))
+        return ExploriumClient(self.handle.explorium_url, api_key=key, **self.options(sends))
 
-    def lemlist(self, session: SendLog) -> LemlistClient:
+    def lemlist(self, sends: SendLog) -> LemlistClient:
         key = Secret(self.handle.credentials.lemlist_key)
-        return LemlistClient(self.handle.lemlist_url, api_key=key, **self.options(session))
+        return LemlistClient(self.handle.lemlist_url, api_key=key, **self.options(sends))
 
 
 @dataclass(frozen=True)
@@ -115,16 +115,16 @@ def bulk_day(now: datetime) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
-def extract(world: World, session: SendLog) -> VendorClient:
+def extract(world: World, sends: SendLog) -> VendorClient:
     """The contacts extraction of the bulk day."""
-    client = world.hubspot(session)
+    client = world.hubspot(sends)
     sum(1 for _ in client.iter_contacts(*world.day))
     return client
 
 
-def write_back_day(world: World, session: SendLog) -> VendorClient:
+def write_back_day(world: World, sends: SendLog) -> VendorClient:
     """The writeback of an enrichment status to every contact of the day."""
-    client = world.hubspot(session)
+    client = world.hubspot(sends)
     changes = {
         contact.email: {"sp_enrichment_status": "enriched", "sp_segment": "benchmark"}
         for contact in world.contacts
@@ -135,17 +135,17 @@ def write_back_day(world: World, session: SendLog) -> VendorClient:
     return client
 
 
-def enrich(world: World, session: SendLog) -> VendorClient:
+def enrich(world: World, sends: SendLog) -> VendorClient:
     """The enrichment of the day's first contacts (enough for two Explorium windows)."""
-    client = world.explorium(session)
+    client = world.explorium(sends)
     frame, _ = normalize_contacts(world.contacts[:6000])
     enrich_new_contacts(client, frame, world.store, datetime.now(UTC))
     return client
 
 
-def push(world: World, session: SendLog) -> VendorClient:
+def push(world: World, sends: SendLog) -> VendorClient:
     """The push of 400 of the day's contacts into the first campaign."""
-    client = world.lemlist(session)
+    client = world.lemlist(sends)
     campaign = client.list_campaigns()[0].id
     pushes = [
         LeadPush(contact.email, campaign, {"email": contact.email}, None)
@@ -172,12 +172,12 @@ STAGES = {
 
 def measure(stage: Stage, world: World) -> dict[str, Any]:
     """Run ``stage`` and say how much of its limit it used."""
-    session = SendLog()
+    sends = SendLog()
     started = time.monotonic()
-    client = stage.run(world, session)
+    client = stage.run(world, sends)
     elapsed = time.monotonic() - started
     client.close()
-    sent = sorted(session.sent)
+    sent = sorted(sends.sent)
     windows = int((sent[-1] - sent[0]) // stage.window_s) if sent else 0
     in_windows = bisect.bisect_left(sent, sent[0] + windows * stage.window_s) if windows else 0
     busiest = max(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
-import requests
+import urllib3
 
 from sales_pipeline.clients.auth import Auth
 from sales_pipeline.clients.breaker import CircuitBreaker
@@ -64,7 +64,7 @@ class VendorClient:
 
     Subclasses pass their vendor name, API versions, auth, resolution table,
     limits and quota reader; callers pass deployment choices (base URL,
-    transport config, a shared limiter or breaker, a session).
+    transport config, a shared limiter or breaker, a urllib3 pool manager).
 
     Attributes:
         api_versions: The vendor API versions this client speaks, by API
@@ -85,7 +85,7 @@ class VendorClient:
         transport_config: TransportConfig | None,
         limiter: RateLimiter | None,
         breaker: CircuitBreaker | None,
-        session: requests.Session | None,
+        http: urllib3.PoolManager | None,
     ) -> None:
         config = transport_config or TransportConfig()
         configure_tracing_from_env()
@@ -108,7 +108,7 @@ class VendorClient:
             logger=client_logger(f"sales_pipeline.clients.{self.vendor}"),
             config=config,
             quota_reader=quota_reader,
-            session=session,
+            http=http,
         )
 
     @property
@@ -168,7 +168,7 @@ class VendorClient:
         return self.metrics.snapshot()
 
     def close(self) -> None:
-        """Release the HTTP session (if the client created it)."""
+        """Close the connections (if the client created their pool manager)."""
         self._transport.close()
 
     def __enter__(self) -> Self:

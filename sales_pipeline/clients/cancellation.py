@@ -10,10 +10,9 @@ A `Cancellation` is one client's handle (``client.cancel()`` sets it). Once set:
   at once instead of after its read timeout);
 * every later call raises `Cancelled` before sending anything.
 
-Connections are tracked by `CancellableAdapter`, a ``requests`` adapter whose
-urllib3 pools build connections that register themselves with the
-cancellation when they connect (``PoolManager._new_pool`` is urllib3's
-documented customisation point). A cancellation cannot be undone: a cancelled
+Connections are tracked through `Cancellation.track`: the urllib3 pool
+manager's pools then build connections that register themselves with the
+cancellation when they connect. A cancellation cannot be undone: a cancelled
 client is done; build a new one for new work.
 """
 
@@ -23,7 +22,6 @@ import socket
 import threading
 from typing import Any
 
-from requests.adapters import HTTPAdapter
 from urllib3.connectionpool import HTTPConnectionPool
 from urllib3.poolmanager import PoolManager
 
@@ -41,6 +39,7 @@ class Cancellation:
         self._lock = threading.Lock()
         self._connections: set[Any] = set()
         self._classes: dict[type, type] = {}
+        self._pools: dict[type, type] = {}
 
     @property
     def cancelled(self) -> bool:
@@ -67,6 +66,21 @@ class Cancellation:
                 tracked = _tracking_subclass(base, self)
                 self._classes[base] = tracked
             return tracked
+
+    def track(self, http: PoolManager) -> None:
+        """Make the pools ``http`` creates from now on build connections this cancellation
+        can shut down (``pool_classes_by_scheme`` is urllib3's documented way to choose them)."""
+        http.pool_classes_by_scheme = {
+            scheme: self._pool_class(base) for scheme, base in http.pool_classes_by_scheme.items()
+        }
+
+    def _pool_class(self, base: type[HTTPConnectionPool]) -> type:
+        tracked = self._pools.get(base)
+        if tracked is None:
+            tracked = _tracking_pool(base, self)
+            with self._lock:
+                tracked = self._pools.setdefault(base, tracked)
+        return tracked
 
     def _opened(self, connection: Any) -> None:
         with self._lock:
@@ -106,43 +120,11 @@ def _shut_down(connection: Any) -> None:
         return
 
 
-class _CancellablePoolManager(PoolManager):
-    """A urllib3 pool manager whose pools build `Cancellation`-tracked connections."""
+def _tracking_pool(base: type[HTTPConnectionPool], cancellation: Cancellation) -> type:
+    """A subclass of pool class ``base`` whose connections report to ``cancellation``."""
 
-    def __init__(self, *args: Any, cancellation: Cancellation, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._cancellation = cancellation
+    class Tracked(base):  # type: ignore[valid-type,misc]
+        ConnectionCls = cancellation.connection_class(base.ConnectionCls)
 
-    def _new_pool(
-        self,
-        scheme: str,
-        host: str,
-        port: int,
-        request_context: dict[str, Any] | None = None,
-    ) -> HTTPConnectionPool:
-        pool = super()._new_pool(scheme, host, port, request_context)
-        pool.ConnectionCls = self._cancellation.connection_class(pool.ConnectionCls)
-        return pool
-
-
-class CancellableAdapter(HTTPAdapter):
-    """A ``requests`` adapter whose connections a `Cancellation` can shut down."""
-
-    def __init__(self, cancellation: Cancellation, pool_maxsize: int = 10) -> None:
-        self._cancellation = cancellation
-        super().__init__(pool_maxsize=pool_maxsize)
-
-    def init_poolmanager(
-        self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any
-    ) -> None:
-        """Create the pool manager (``requests``' hook for subclasses)."""
-        self._pool_connections = connections
-        self._pool_maxsize = maxsize
-        self._pool_block = block
-        self.poolmanager = _CancellablePoolManager(
-            num_pools=connections,
-            maxsize=maxsize,
-            block=block,
-            cancellation=self._cancellation,
-            **pool_kwargs,
-        )
+    Tracked.__name__ = f"Cancellable{base.__name__}"
+    return Tracked

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from requests.structures import CaseInsensitiveDict
+from urllib3 import HTTPHeaderDict
 
 from sales_pipeline.clients.errors import (
     ApiError,
@@ -93,7 +93,7 @@ class Exchange:
     def header(self, name: str) -> str | None:
         """The value of header ``name`` (case-insensitive), if sent."""
         value = self.headers.get(name)
-        if value is not None or isinstance(self.headers, CaseInsensitiveDict):
+        if value is not None or isinstance(self.headers, HTTPHeaderDict):
             return value
         lowered = name.lower()
         return next((v for k, v in self.headers.items() if k.lower() == lowered), None)

@@ -36,18 +36,20 @@ import logging
 import os
 import threading
 import time
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 import backoff
-import requests
+import urllib3
 from opentelemetry.trace import Span, Status, StatusCode
 
 from sales_pipeline.clients.answers import correlation_id, vendor_error_text
 from sales_pipeline.clients.auth import Auth
 from sales_pipeline.clients.breaker import CircuitBreaker
-from sales_pipeline.clients.cancellation import CancellableAdapter, Cancellation
+from sales_pipeline.clients.cancellation import Cancellation
 from sales_pipeline.clients.deprecation import DeprecationNotice, log_once, notice_in
 from sales_pipeline.clients.errors import (
     ApiError,
@@ -121,9 +123,10 @@ class Transport:
         logger: Logger for request lines.
         config: Timeouts, retries, size bounds.
         quota_reader: Parses live rate-limit headers, if the vendor sends them.
-        session: HTTP session to use; one is created (and closed by `close`) if
-            omitted. The transport mounts its `CancellableAdapter` on it, so a
-            session serves one client (and its twins).
+        http: urllib3 pool manager to send through; one is created (and cleared by
+            `close`) if omitted. The transport has its pools build connections
+            its `Cancellation` can shut down, so a pool manager serves one client
+            (and its twins).
         cancellation: The handle that stops this transport (default: its own).
     """
 
@@ -141,7 +144,7 @@ class Transport:
         logger: logging.Logger,
         config: TransportConfig,
         quota_reader: QuotaReader | None = None,
-        session: requests.Session | None = None,
+        http: urllib3.PoolManager | None = None,
         cancellation: Cancellation | None = None,
     ) -> None:
         self.vendor = vendor
@@ -156,18 +159,17 @@ class Transport:
         self._breaker = breaker
         self._logger = logger
         self._quota_reader = quota_reader
-        self._owns_session = session is None
-        self._session = session or _session_for(self.base_url)
-        adapter = CancellableAdapter(self.cancellation, pool_maxsize=max(config.concurrency, 10))
-        self._session.mount("http://", adapter)
-        self._session.mount("https://", adapter)
+        self._owns_http = http is None
+        self._http = http or _pool_manager_for(self.base_url)
+        self._http.connection_pool_kw["maxsize"] = max(config.concurrency, 10)
+        self.cancellation.track(self._http)
         self._notices: dict[str, DeprecationNotice] = {}
         self._notices_lock = threading.Lock()
 
     def close(self) -> None:
-        """Close the HTTP session if this transport created it."""
-        if self._owns_session:
-            self._session.close()
+        """Close the connections if this transport created their pool manager."""
+        if self._owns_http:
+            self._http.clear()
 
     def cancel(self) -> None:
         """Stop every call of this transport (and its twins), now and from now on."""
@@ -180,11 +182,11 @@ class Transport:
 
     def with_breaker(self, breaker: CircuitBreaker) -> Transport:
         """This transport guarded by another breaker, for a separate service on the
-        same host (e.g. an OAuth token endpoint). Shares session, limiter, metrics,
+        same host (e.g. an OAuth token endpoint). Shares connections, limiter, metrics,
         cancellation and deprecation notices."""
         twin = copy.copy(self)
         twin._breaker = breaker
-        twin._owns_session = False
+        twin._owns_http = False
         return twin
 
     def call(
@@ -320,12 +322,16 @@ class Transport:
         return exchange, resolution
 
     def _send(self, operation: Operation, request: Request, state: _CallState) -> Exchange:
-        headers = {"Accept": "application/json", "User-Agent": self.config.user_agent}
+        headers = {
+            "Accept": "application/json",
+            "Accept-Encoding": "gzip, deflate",
+            "User-Agent": self.config.user_agent,
+        }
         if request.content_type:
             headers["Content-Type"] = request.content_type
         state.auth.apply(headers)
         exchange = send_once(
-            self._session,
+            self._http,
             operation,
             request,
             headers,
@@ -500,19 +506,18 @@ def _failure_text(exchange: Exchange, config: TransportConfig, operation: Operat
     return f"HTTP {exchange.status}"
 
 
-def _session_for(base_url: str) -> requests.Session:
-    """A session that took the environment's proxy and CA-bundle settings once.
+def _pool_manager_for(base_url: str) -> urllib3.PoolManager:
+    """A pool manager for ``base_url`` that took the environment's proxy and CA settings once.
 
-    With ``trust_env`` on, ``requests`` re-reads the proxy variables (and ``no_proxy``, and
-    ``.netrc``) for every request: about a tenth of a push step's time at full speed. The
-    variables are read here instead, for the one host the transport talks to, so
-    ``HTTPS_PROXY``, ``NO_PROXY`` and ``REQUESTS_CA_BUNDLE`` still apply; authentication never
-    comes from ``.netrc`` (the clients send their own credentials).
+    ``HTTP(S)_PROXY``/``ALL_PROXY`` and ``NO_PROXY`` are read as the standard library reads
+    them; ``REQUESTS_CA_BUNDLE`` or ``CURL_CA_BUNDLE`` name a CA bundle to trust instead of the
+    system's (``SSL_CERT_FILE`` also works, through Python's ``ssl``).
     """
-    session = requests.Session()
-    session.proxies = requests.utils.get_environ_proxies(base_url)
-    session.verify = (
-        os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-    )
-    session.trust_env = False
-    return session
+    parts = urllib.parse.urlsplit(base_url)
+    proxies = urllib.request.getproxies()
+    bypass = parts.hostname is None or urllib.request.proxy_bypass(parts.hostname)
+    proxy = None if bypass else proxies.get(parts.scheme) or proxies.get("all")
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if proxy:
+        return urllib3.ProxyManager(proxy, ca_certs=bundle)
+    return urllib3.PoolManager(ca_certs=bundle)

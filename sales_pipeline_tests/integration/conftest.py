@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+import urllib3
 
 from sales_pipeline.clients import (
     ExploriumClient,
@@ -47,6 +48,35 @@ SECRETS = (
 )
 REDIRECT_URI = "https://pipeline.example.test/oauth/callback"
 SCOPES = ("crm.objects.contacts.read", "crm.objects.contacts.write", "oauth")
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A request a client sent, as it went to the connection pool."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes | None
+
+    @property
+    def path(self) -> str:
+        """The URL's path, without the query."""
+        return urlsplit(self.url).path
+
+
+class Wiretap(urllib3.PoolManager):
+    """A pool manager that keeps every request sent through it (answers go to the client)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[Sent] = []
+
+    def urlopen(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        body = kwargs.get("body")
+        headers = dict(kwargs.get("headers") or {})
+        self.sent.append(Sent(method, url, headers, body if isinstance(body, bytes) else None))
+        return super().urlopen(method, url, *args, **kwargs)
 
 
 def transport_config(read_s: float = 10.0) -> TransportConfig:
@@ -228,6 +258,12 @@ def sandbox(shared_sandbox: SandboxHandle) -> Iterator[SandboxControl]:
     control.reset()
     yield control
     control.session.close()
+
+
+@pytest.fixture
+def wiretap() -> Iterator[Wiretap]:
+    with Wiretap() as tap:
+        yield tap
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import pytest
-import requests
 
 from sales_pipeline.clients import (
     ExploriumClient,
@@ -19,33 +18,25 @@ from sales_pipeline.clients import (
     LemlistSettings,
     Secret,
 )
-from sales_pipeline_tests.integration.conftest import CREDENTIALS, Clients, authorize
+from sales_pipeline_tests.integration.conftest import CREDENTIALS, Clients, Wiretap, authorize
 
 EVER = datetime(2000, 1, 1, tzinfo=UTC)
 
 
-def recording_session() -> tuple[requests.Session, list[str]]:
-    """A session that notes the method and path of every answer it receives."""
-    session = requests.Session()
-    paths: list[str] = []
-
-    def note(response: requests.Response, *args: object, **kwargs: object) -> None:
-        paths.append(f"{response.request.method} {urlsplit(response.url).path}")
-
-    session.hooks["response"].append(note)
-    return session, paths
+def paths(wiretap: Wiretap) -> list[str]:
+    """The method and path of every request sent through ``wiretap``."""
+    return [f"{request.method} {request.path}" for request in wiretap.sent]
 
 
 @pytest.mark.parametrize(
     ("oauth_version", "warned"), [("v3", False), ("v1", True)], ids=["oauth-v3", "oauth-v1"]
 )
 def test_each_hubspot_oauth_version_exchanges_and_refreshes_on_its_own_token_path(
-    sandbox, clients: Clients, oauth_version: str, warned: bool
+    sandbox, clients: Clients, wiretap: Wiretap, oauth_version: str, warned: bool
 ):
-    session, paths = recording_session()
     store = InMemoryTokenStore()
     client = clients.hubspot_oauth(
-        store, settings=HubSpotSettings(oauth_version=oauth_version), session=session
+        store, settings=HubSpotSettings(oauth_version=oauth_version), http=wiretap
     )
 
     client.exchange_code(authorize(client))
@@ -54,27 +45,26 @@ def test_each_hubspot_oauth_version_exchanges_and_refreshes_on_its_own_token_pat
 
     token_path = f"POST /hubspot/oauth/{oauth_version}/token"
     assert count == 2000
-    assert paths.count(token_path) == 2
+    assert paths(wiretap).count(token_path) == 2
     assert client.api_versions == {"crm": "v3", "oauth": oauth_version}
     assert bool(client.version_warnings()) is warned
-    session.close()
 
 
-def test_hubspot_crm_v3_serves_list_search_and_batch_read(sandbox, clients: Clients):
-    session, paths = recording_session()
-    client = clients.hubspot(settings=HubSpotSettings(crm_version="v3"), session=session)
+def test_hubspot_crm_v3_serves_list_search_and_batch_read(
+    sandbox, clients: Clients, wiretap: Wiretap
+):
+    client = clients.hubspot(settings=HubSpotSettings(crm_version="v3"), http=wiretap)
 
     health = client.check_health()
     total = client.count_contacts_modified_since(EVER)
 
     assert health.ok
     assert total == 2000
-    assert paths == [
+    assert paths(wiretap) == [
         "GET /hubspot/crm/v3/objects/contacts",
         "POST /hubspot/crm/v3/objects/contacts/search",
     ]
     assert client.version_warnings() == []
-    session.close()
 
 
 def test_an_unpublished_version_is_refused_before_any_client_exists():
@@ -88,9 +78,8 @@ def test_an_unpublished_version_is_refused_before_any_client_exists():
 
 @pytest.mark.parametrize("with_version", [True, False], ids=["base-with-v1", "base-without-v1"])
 def test_explorium_v1_paths_come_from_the_endpoint_table(
-    sandbox, clients: Clients, with_version: bool
+    sandbox, clients: Clients, wiretap: Wiretap, with_version: bool
 ):
-    session, paths = recording_session()
     documented = clients.handle.explorium_url
     base_url = documented if with_version else documented.removesuffix("/v1")
 
@@ -99,35 +88,28 @@ def test_explorium_v1_paths_come_from_the_endpoint_table(
         api_key=Secret(CREDENTIALS.explorium_key),
         transport_config=clients.config,
         limiter=clients.limiter,
-        session=session,
+        http=wiretap,
     ) as client:
         report = client.check_health()
 
     assert report.ok
-    assert paths == ["GET /explorium/v1/credits"]
+    assert paths(wiretap) == ["GET /explorium/v1/credits"]
     assert client.api_versions == {"api": "v1"}
-    session.close()
 
 
-def test_lemlist_v2_is_sent_on_exactly_the_versioned_routes(sandbox, clients: Clients):
-    session = requests.Session()
-    queries: list[tuple[str, str]] = []
-    session.hooks["response"].append(
-        lambda response, *args, **kwargs: queries.append(
-            (urlsplit(response.url).path, urlsplit(response.url).query)
-        )
-    )
-    client = clients.lemlist(settings=LemlistSettings(api_version="v2"), session=session)
+def test_lemlist_v2_is_sent_on_exactly_the_versioned_routes(
+    sandbox, clients: Clients, wiretap: Wiretap
+):
+    client = clients.lemlist(settings=LemlistSettings(api_version="v2"), http=wiretap)
 
     assert client.list_campaigns()
     list(client.iter_activities(EVER))
     list(client.iter_unsubscribes())
 
-    versioned = {path: "version=v2" in query for path, query in queries}
+    versioned = {r.path: "version=v2" in urlsplit(r.url).query for r in wiretap.sent}
     assert versioned == {
         "/lemlist/api/campaigns": True,
         "/lemlist/api/activities": True,
         "/lemlist/api/unsubscribes": False,
     }
     assert client.api_versions == {"api": "v2"}
-    session.close()

@@ -13,14 +13,19 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import requests
 
 from sales_pipeline.clients import ExploriumClient
 from sales_pipeline.clients.hubspot.contacts import read_contact
 from sales_pipeline.flows.enrich import PassMemory, enrich_new_contacts
 from sales_pipeline.store.pipeline_store import PipelineStore
 from sales_pipeline.transforms.contacts import normalize_contacts
-from sales_pipeline_tests.integration.conftest import Clients, SandboxControl, transport_config
+from sales_pipeline_tests.integration.conftest import (
+    Clients,
+    SandboxControl,
+    Sent,
+    Wiretap,
+    transport_config,
+)
 
 FIRMOGRAPHICS = "/explorium/v1/businesses/firmographics/bulk_enrich"
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -40,28 +45,18 @@ def store(tmp_path: Path) -> Iterator[PipelineStore]:
         yield opened
 
 
-@pytest.fixture
-def sent() -> Iterator[tuple[requests.Session, list[requests.PreparedRequest]]]:
-    """A session that keeps every request it sent."""
-    session = requests.Session()
-    captured: list[requests.PreparedRequest] = []
-    session.hooks["response"].append(lambda response, *_, **__: captured.append(response.request))
-    yield session, captured
-    session.close()
-
-
-def _explorium(clients: Clients, session: requests.Session | None = None) -> ExploriumClient:
+def _explorium(clients: Clients, http: Wiretap | None = None) -> ExploriumClient:
     """A client running four chunks side by side."""
     config = dataclasses.replace(transport_config(), concurrency=4)
-    return clients.explorium(transport_config=config, session=session)
+    return clients.explorium(transport_config=config, http=http)
 
 
-def _firmographics_bought(captured: list[requests.PreparedRequest]) -> Counter[str]:
+def _firmographics_bought(captured: list[Sent]) -> Counter[str]:
     """How often each business id was sent to be enriched."""
     return Counter(
         business_id
         for request in captured
-        if request.path_url == FIRMOGRAPHICS
+        if request.path == FIRMOGRAPHICS
         for business_id in json.loads(request.body or b"{}")["business_ids"]
     )
 
@@ -70,16 +65,15 @@ def test_each_business_is_bought_once_across_concurrent_chunks_and_runs(
     clients: Clients,
     contacts: pd.DataFrame,
     store: PipelineStore,
-    sent: tuple[requests.Session, list[requests.PreparedRequest]],
+    wiretap: Wiretap,
 ) -> None:
-    session, captured = sent
-    client = _explorium(clients, session)
+    client = _explorium(clients, wiretap)
 
     first = enrich_new_contacts(client, contacts.iloc[:200], store, NOW, chunk_size=20)
-    bought_first = _firmographics_bought(captured)
+    bought_first = _firmographics_bought(wiretap.sent)
     second = enrich_new_contacts(client, contacts.iloc[200:300], store, NOW, chunk_size=20)
 
-    assert set(_firmographics_bought(captured).values()) == {1}
+    assert set(_firmographics_bought(wiretap.sent).values()) == {1}
     businesses = set(first.records["business_id"].dropna())
     assert first.purchases["firmographics"] == len(bought_first) == len(businesses)
     assert first.cache_hits["firmographics"] > 0
@@ -150,19 +144,18 @@ def test_a_pass_that_forgets_entities_reads_them_back_and_buys_each_once(
     clients: Clients,
     contacts: pd.DataFrame,
     tmp_path: Path,
-    sent: tuple[requests.Session, list[requests.PreparedRequest]],
+    wiretap: Wiretap,
 ) -> None:
-    session, captured = sent
     day = contacts.iloc[:200]
     with PipelineStore(f"sqlite:///{tmp_path / 'roomy.sqlite'}") as roomy:
         expected = enrich_new_contacts(_explorium(clients), day, roomy, NOW, chunk_size=20)
     tight = PassMemory(entities_kept=2, records_batch=30)
     with PipelineStore(f"sqlite:///{tmp_path / 'tight.sqlite'}") as store:
         forgetful = enrich_new_contacts(
-            _explorium(clients, session), day, store, NOW, chunk_size=20, memory=tight
+            _explorium(clients, wiretap), day, store, NOW, chunk_size=20, memory=tight
         )
 
-    assert set(_firmographics_bought(captured).values()) == {1}
+    assert set(_firmographics_bought(wiretap.sent).values()) == {1}
     assert forgetful.purchases == expected.purchases
     by_email = ["email"]
     pd.testing.assert_frame_equal(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import requests
+import urllib3
 
 from sales_pipeline.clients import ContactUpsert, PropertyDefinition
 from sales_pipeline_tests.integration.conftest import CREDENTIALS, Clients
@@ -39,8 +40,8 @@ def test_missing_properties_are_created_once_and_then_accept_values(sandbox, cli
     assert sandbox.stats("hubspot")["by_endpoint"]["properties_batch_create"] == {"201": 1}
 
 
-class CompetingSession(requests.Session):
-    """A session that lets "another process" create ``name`` through its own connection
+class CompetingPool(urllib3.PoolManager):
+    """A pool manager that lets "another process" create ``name`` through its own connection
     just before the client's batch create goes out (after the client listed)."""
 
     def __init__(self, properties_url: str, name: str) -> None:
@@ -48,8 +49,8 @@ class CompetingSession(requests.Session):
         self._properties_url = properties_url
         self._name = name
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
-        if str(url).endswith("/batch/create"):
+    def urlopen(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        if url.endswith("/batch/create"):
             competitor = requests.post(
                 self._properties_url,
                 json={
@@ -63,13 +64,13 @@ class CompetingSession(requests.Session):
                 timeout=10,
             )
             assert competitor.status_code == 201
-        return super().request(method, url, *args, **kwargs)
+        return super().urlopen(method, url, *args, **kwargs)
 
 
 def test_a_property_another_process_creates_meanwhile_is_not_an_error(sandbox, clients: Clients):
     properties_url = f"{sandbox.handle.hubspot_url}/crm/v3/properties/contacts"
-    with CompetingSession(properties_url, "sp_segment") as session:
-        created = clients.hubspot(session=session).ensure_contact_properties(DEFINITIONS)
+    with CompetingPool(properties_url, "sp_segment") as competing:
+        created = clients.hubspot(http=competing).ensure_contact_properties(DEFINITIONS)
 
     assert created == ["sp_icp_score", "sp_tier"]
     assert set(NAMES) <= set(sandbox.state("hubspot")["properties"])

@@ -14,8 +14,7 @@ Where the SDK and shared/api-facts/hubspot.md disagree, the test pins the disagr
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
@@ -50,34 +49,12 @@ from sales_pipeline_tests.integration.conftest import (
     REDIRECT_URI,
     Clients,
     SandboxControl,
+    Sent,
+    Wiretap,
     authorize,
 )
 
 EVER = datetime(2000, 1, 1, tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class Sent:
-    """A request our client sent, as it went on the wire."""
-
-    method: str
-    url: str
-    headers: dict[str, str]
-    body: bytes | None
-
-
-def capturing_session() -> tuple[requests.Session, list[Sent]]:
-    """A session that keeps every request it sends (the answers are left to the client)."""
-    session = requests.Session()
-    sent: list[Sent] = []
-
-    def keep(response: requests.Response, *args: object, **kwargs: object) -> None:
-        prepared = response.request
-        body = prepared.body.encode() if isinstance(prepared.body, str) else prepared.body
-        sent.append(Sent(str(prepared.method), str(prepared.url), dict(prepared.headers), body))
-
-    session.hooks["response"].append(keep)
-    return session, sent
 
 
 def replay(request: Sent) -> requests.Response:
@@ -162,18 +139,10 @@ def endpoint(request: Sent) -> str:
     return f"{request.method} {path}"
 
 
-@pytest.fixture
-def captured(clients: Clients) -> Iterator[tuple[Clients, requests.Session, list[Sent]]]:
-    session, sent = capturing_session()
-    yield clients, session, sent
-    session.close()
-
-
 def test_every_answer_to_our_clients_requests_is_a_valid_sdk_model(
-    sandbox: SandboxControl, captured: tuple[Clients, requests.Session, list[Sent]]
+    sandbox: SandboxControl, clients: Clients, wiretap: Wiretap
 ):
-    clients, session, sent = captured
-    client = clients.hubspot(session=session)
+    client = clients.hubspot(http=wiretap)
     client.check_health()
     contacts = list(client.iter_contacts_modified(EVER, datetime.now(UTC), ["email"]))[:3]
     ids = [str(contact["id"]) for contact in contacts]
@@ -194,7 +163,7 @@ def test_every_answer_to_our_clients_requests_is_a_valid_sdk_model(
 
     sandbox.set_limits(enabled=False)
     seen: set[tuple[str, int]] = set()
-    for request in sent:
+    for request in wiretap.sent:
         answer = replay(request)
         key = (endpoint(request), answer.status_code)
         package, model = ANSWER_MODELS[key]
@@ -205,15 +174,14 @@ def test_every_answer_to_our_clients_requests_is_a_valid_sdk_model(
 
 @pytest.mark.parametrize("version", ["v3", "v1"])
 def test_oauth_token_answers_of_both_versions_are_sdk_token_responses(
-    sandbox: SandboxControl, captured: tuple[Clients, requests.Session, list[Sent]], version: str
+    sandbox: SandboxControl, clients: Clients, wiretap: Wiretap, version: str
 ):
-    clients, session, sent = captured
     store = InMemoryTokenStore()
     client = clients.hubspot_oauth(
-        store, settings=HubSpotSettings(oauth_version=version), session=session
+        store, settings=HubSpotSettings(oauth_version=version), http=wiretap
     )
     client.exchange_code(authorize(client))
-    (token_request,) = [request for request in sent if "/oauth/" in request.url]
+    (token_request,) = [request for request in wiretap.sent if "/oauth/" in request.url]
     stored = store.get(f"hubspot:{CREDENTIALS.hubspot_client_id}")
     assert stored is not None
 

@@ -8,18 +8,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-import pytest
-import requests
-
 from sales_pipeline.clients import MatchStatus
 from sales_pipeline_tests.contracts.vendor_documents import OpenApiSpec, vendor_document
-from sales_pipeline_tests.integration.conftest import Clients, SandboxControl
+from sales_pipeline_tests.integration.conftest import Clients, SandboxControl, Sent, Wiretap
 
 
 def spec(name: str) -> OpenApiSpec:
@@ -46,11 +42,11 @@ def documented(name: str, method: str, path: str) -> str:
     return min(matches, key=lambda doc: doc.count("{"))
 
 
-def check_request(name: str, prefix: str, prepared: requests.PreparedRequest) -> str:
+def check_request(name: str, prefix: str, prepared: Sent) -> str:
     """Validate one sent request against document ``name``; return ``METHOD documented-path``."""
-    parts = urlsplit(str(prepared.url))
+    parts = urlsplit(prepared.url)
     path = unquote(parts.path.split(prefix, 1)[1])
-    method = str(prepared.method)
+    method = prepared.method
     doc_path = documented(name, method, path)
     operation = spec(name).operation(doc_path, method)
     declared = {p["name"]: p for p in operation.get("parameters", []) if p.get("in") == "query"}
@@ -68,24 +64,12 @@ def check_request(name: str, prefix: str, prepared: requests.PreparedRequest) ->
     return f"{method} {doc_path}"
 
 
-@pytest.fixture
-def sent() -> Iterator[tuple[requests.Session, list[requests.PreparedRequest]]]:
-    session = requests.Session()
-    captured: list[requests.PreparedRequest] = []
-    session.hooks["response"].append(
-        lambda response, *args, **kwargs: captured.append(response.request)
-    )
-    yield session, captured
-    session.close()
-
-
 def test_every_lemlist_request_fits_the_published_document(
     sandbox: SandboxControl,
     clients: Clients,
-    sent: tuple[requests.Session, list[requests.PreparedRequest]],
+    wiretap: Wiretap,
 ):
-    session, captured = sent
-    client = clients.lemlist(session=session)
+    client = clients.lemlist(http=wiretap)
     campaign = client.list_campaigns(status="running")[0].id
     client.add_lead_to_campaign(
         campaign,
@@ -102,7 +86,7 @@ def test_every_lemlist_request_fits_the_published_document(
     list(client.iter_activities(datetime(2000, 1, 1, tzinfo=UTC), type="emailsReplied"))
     client.check_health()
 
-    checked = {check_request("lemlist-openapi.json", "/lemlist/api", r) for r in captured}
+    checked = {check_request("lemlist-openapi.json", "/lemlist/api", r) for r in wiretap.sent}
 
     assert checked == {
         "GET /campaigns",
@@ -116,10 +100,9 @@ def test_every_lemlist_request_fits_the_published_document(
 def test_every_explorium_request_fits_the_published_document(
     sandbox: SandboxControl,
     clients: Clients,
-    sent: tuple[requests.Session, list[requests.PreparedRequest]],
+    wiretap: Wiretap,
 ):
-    session, captured = sent
-    client = clients.explorium(session=session)
+    client = clients.explorium(http=wiretap)
     emails = [str(c["properties"]["email"]) for c in hubspot_sample(clients)]
     prospects = client.match_prospects(
         [{"email": email} for email in emails] + [{"full_name": "Ann Lee", "company_name": "Acme"}]
@@ -132,7 +115,7 @@ def test_every_explorium_request_fits_the_published_document(
     client.enrich_firmographics(business_ids or ["0" * 32])
     client.check_health()
 
-    checked = {check_request("explorium-openapi.yaml", "/explorium", r) for r in captured}
+    checked = {check_request("explorium-openapi.yaml", "/explorium", r) for r in wiretap.sent}
 
     assert checked == {
         "POST /v1/prospects/match",

@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 
-import requests
+import urllib3
 
 from sales_pipeline.clients.auth import HeaderKeyAuth
 from sales_pipeline.clients.base import HealthReport, VendorClient, run_batches
@@ -118,7 +118,7 @@ class ExploriumClient(VendorClient):
         transport_config: Timeouts, retries, size bounds, breaker thresholds.
         limiter: Shared rate limiter (default: the process-wide in-memory one).
         breaker: Circuit breaker to share (default: one per client).
-        session: HTTP session (default: a new one, closed by `close`).
+        http: urllib3 pool manager to send through (default: a new one, cleared by `close`).
     """
 
     vendor = VENDOR
@@ -132,7 +132,7 @@ class ExploriumClient(VendorClient):
         transport_config: TransportConfig | None = None,
         limiter: RateLimiter | None = None,
         breaker: CircuitBreaker | None = None,
-        session: requests.Session | None = None,
+        http: urllib3.PoolManager | None = None,
     ) -> None:
         self.settings = settings or ExploriumSettings()
         self._endpoints = ExploriumEndpoints()
@@ -151,7 +151,7 @@ class ExploriumClient(VendorClient):
             transport_config=transport_config,
             limiter=limiter,
             breaker=breaker,
-            session=session,
+            http=http,
         )
 
     def match_prospects(self, queries: Sequence[Mapping[str, Any]]) -> list[MatchResult]:

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-import requests
+import urllib3
 
 from sales_pipeline.clients.auth import Auth, BearerTokenAuth, NoAuth
 from sales_pipeline.clients.base import HealthReport, VendorClient, run_batches
@@ -72,7 +72,7 @@ class HubSpotClient(VendorClient):
         transport_config: Timeouts, retries, size bounds, breaker thresholds.
         limiter: Shared rate limiter (default: the process-wide in-memory one).
         breaker: Circuit breaker to share (default: one per client).
-        session: HTTP session (default: a new one, closed by `close`).
+        http: urllib3 pool manager to send through (default: a new one, cleared by `close`).
         clock: Epoch-seconds clock for token expiry (injectable for tests).
 
     Raises:
@@ -91,7 +91,7 @@ class HubSpotClient(VendorClient):
         transport_config: TransportConfig | None = None,
         limiter: RateLimiter | None = None,
         breaker: CircuitBreaker | None = None,
-        session: requests.Session | None = None,
+        http: urllib3.PoolManager | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if (access_token is None) == (oauth is None):
@@ -128,7 +128,7 @@ class HubSpotClient(VendorClient):
             transport_config=transport_config,
             limiter=limiter,
             breaker=breaker,
-            session=session,
+            http=http,
         )
         config = self._transport.config
         self._token_transport = self._transport.with_breaker(

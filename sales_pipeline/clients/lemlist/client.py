@@ -22,7 +22,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-import requests
+import urllib3
 
 from sales_pipeline.clients.auth import BasicPasswordAuth
 from sales_pipeline.clients.base import HealthReport, VendorClient
@@ -67,7 +67,7 @@ class LemlistClient(VendorClient):
         transport_config: Timeouts, retries, size bounds, breaker thresholds.
         limiter: Shared rate limiter (default: the process-wide in-memory one).
         breaker: Circuit breaker to share (default: one per client).
-        session: HTTP session (default: a new one, closed by `close`).
+        http: urllib3 pool manager to send through (default: a new one, cleared by `close`).
     """
 
     vendor = VENDOR
@@ -81,7 +81,7 @@ class LemlistClient(VendorClient):
         transport_config: TransportConfig | None = None,
         limiter: RateLimiter | None = None,
         breaker: CircuitBreaker | None = None,
-        session: requests.Session | None = None,
+        http: urllib3.PoolManager | None = None,
     ) -> None:
         self.settings = settings or LemlistSettings()
         self._endpoints = LemlistEndpoints.for_version(self.settings.api_version)
@@ -99,7 +99,7 @@ class LemlistClient(VendorClient):
             transport_config=transport_config,
             limiter=limiter,
             breaker=breaker,
-            session=session,
+            http=http,
         )
 
     def list_campaigns(self, status: str | None = None) -> list[Campaign]:
