@@ -103,6 +103,13 @@ def test_mark_sent_says_whether_an_earlier_attempt_was_sent(ledger: PushLedger) 
     assert ledger.mark_sent("cam_1", "ana@acme.com") is True
 
 
+def test_marking_a_push_never_claimed_says_not_sent_before_and_records_nothing(
+    ledger: PushLedger,
+) -> None:
+    assert ledger.mark_sent("cam_1", "bo@acme.com") is False
+    assert ledger.get_pushes([("cam_1", "bo@acme.com")]) == {}
+
+
 # Deferred pushes: backoff, then given up -------------------------------------------------------
 
 

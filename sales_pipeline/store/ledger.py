@@ -193,25 +193,24 @@ class PushLedger:
     def _mark_sent(self, keys: Sequence[tuple[str, str]]) -> list[bool]:
         """Mark the pushes of ``keys`` sent in one transaction; for each key, whether it was
         marked before (a key given twice was, the second time). Rows are updated in key order,
-        as :meth:`claim_pushes` locks them, so concurrent writers cannot deadlock."""
-        wanted = set(keys)
+        as :meth:`claim_pushes` locks them, so concurrent writers cannot deadlock.
+
+        Each key is one prepared update of a row not yet marked: a row it changes was not sent
+        before, which is the common case, so nothing is read; only the keys it left alone are
+        looked up (marked before, or no such row)."""
+        wanted = sorted(set(keys))
         with self._engine.begin() as conn:
-            sent = {
-                (row.campaign_id, row.email): bool(row.sent)
-                for row in _rows_of(conn, wanted, (push_ledger.c.sent,))
-            }
-            conn.execute(
-                push_ledger.update()
-                .where(
-                    push_ledger.c.campaign_id == sa.bindparam("key_campaign"),
-                    push_ledger.c.email == sa.bindparam("key_email"),
-                )
-                .values(sent=True),
-                [{"key_campaign": c, "key_email": e} for c, e in sorted(wanted)],
+            untouched = [key for key in wanted if not _marked_now(conn, key)]
+            sent = dict.fromkeys(wanted, False)
+            sent.update(
+                {
+                    (row.campaign_id, row.email): bool(row.sent)
+                    for row in _rows_of(conn, untouched, (push_ledger.c.sent,))
+                }
             )
         before = []
         for key in keys:
-            before.append(sent.get(key, False))
+            before.append(sent[key])
             sent[key] = True
         return before
 
@@ -486,6 +485,24 @@ class PushLedger:
             query = query.limit(limit)
         with reading(self._engine) as conn:
             return [_push_record(row) for row in conn.execute(query)]
+
+
+_MARK_SENT = (
+    push_ledger.update()
+    .where(
+        push_ledger.c.campaign_id == sa.bindparam("key_campaign"),
+        push_ledger.c.email == sa.bindparam("key_email"),
+        push_ledger.c.sent == sa.false(),
+    )
+    .values(sent=True)
+)
+"""Marks one push sent unless it already was (built once: the statement is the same for
+every lead the push sends)."""
+
+
+def _marked_now(conn: Connection, key: tuple[str, str]) -> bool:
+    """Mark the push of ``key`` sent; whether this changed its row (it was not marked yet)."""
+    return conn.execute(_MARK_SENT, {"key_campaign": key[0], "key_email": key[1]}).rowcount == 1
 
 
 def _rows_of(
