@@ -9,6 +9,7 @@ describe the problem without quoting the value, which may be PII.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Collection, Mapping
@@ -29,6 +30,31 @@ _EMAIL = re.compile(
 _DOMAIN = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")
 _HTML_TAG = re.compile(r"<\s*[A-Za-z/!?][^>]*>?")
 _SCRIPT_SCHEME = re.compile(r"(?i)\b(?:javascript|vbscript|data)\s*:")
+
+
+_REMEMBERED_UP_TO = 256
+"""Values up to this length have their check remembered (the last 32,768 of them): a step
+sends the same short values over and over (tiers, industries, company names), and the check is
+a pure function of the value and the limits."""
+
+
+def _checked_text(value: str, max_length: int, multiline: bool) -> tuple[str, str | None]:
+    """`Validator.text`'s cleaned value, and the problem that refuses it (None when none)."""
+    cleaned = unicodedata.normalize("NFC", value).strip()
+    line = re.sub(r"[\r\n\t]+", " ", cleaned) if multiline else cleaned
+    # A printable line holds no control character: only the others need the walk.
+    if not line.isprintable() and any(unicodedata.category(ch) == "Cc" for ch in line):
+        return cleaned, "contains control characters"
+    if text_problem(" ".join(line.split()), ANY_TEXT) in _INVISIBLE:
+        return cleaned, "contains invisible characters"
+    if _HTML_TAG.search(cleaned) or _SCRIPT_SCHEME.search(cleaned):
+        return cleaned, "contains HTML or script content"
+    if len(cleaned) > max_length:
+        return cleaned, f"longer than {max_length} characters"
+    return cleaned, None
+
+
+_remembered_text = functools.lru_cache(maxsize=32_768)(_checked_text)
 
 
 def as_text(value: str | int | float | bool | None) -> str:
@@ -84,17 +110,10 @@ class Validator:
         """
         if not isinstance(value, str):
             self.fail(field, f"must be a string, not {type(value).__name__}")
-        cleaned = unicodedata.normalize("NFC", value).strip()
-        line = re.sub(r"[\r\n\t]+", " ", cleaned) if multiline else cleaned
-        # A printable line holds no control character: only the others need the walk.
-        if not line.isprintable() and any(unicodedata.category(ch) == "Cc" for ch in line):
-            self.fail(field, "contains control characters")
-        if text_problem(" ".join(line.split()), ANY_TEXT) in _INVISIBLE:
-            self.fail(field, "contains invisible characters")
-        if _HTML_TAG.search(cleaned) or _SCRIPT_SCHEME.search(cleaned):
-            self.fail(field, "contains HTML or script content")
-        if len(cleaned) > max_length:
-            self.fail(field, f"longer than {max_length} characters")
+        check = _remembered_text if len(value) <= _REMEMBERED_UP_TO else _checked_text
+        cleaned, problem = check(value, max_length, multiline)
+        if problem is not None:
+            self.fail(field, problem)
         return cleaned
 
     def policy_text(self, value: Any, field: str, policy_field: str) -> str:

@@ -65,6 +65,7 @@ become visible ``\\uXXXX`` escapes.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import unicodedata
@@ -450,10 +451,25 @@ def text_problem(value: str | None, field: str) -> str | None:
     output. Reasons: ``empty``, ``lone_surrogate``, ``control_characters``, ``whitespace``,
     ``invisible_characters``, ``not_nfc``, ``too_long``, then by kind ``markup``,
     ``formula_start``, ``not_a_phone_number``, ``not_a_url``, ``not_a_linkedin_url``,
-    ``not_a_domain``, or an :func:`email_problem` reason."""
-    field_rule = rule(field)
+    ``not_a_domain``, or an :func:`email_problem` reason.
+
+    The answers for values up to :data:`REMEMBERED_UP_TO` characters are remembered (the last
+    32,768): every client checks each value it sends, and a step sends the same short values
+    over and over."""
     if value is None:
         return None
+    if len(value) <= REMEMBERED_UP_TO:
+        return _remembered_problem(value, field)
+    return _problem(value, field)
+
+
+REMEMBERED_UP_TO = 256
+"""Longest value whose :func:`text_problem` answer is remembered."""
+
+
+def _problem(value: str, field: str) -> str | None:
+    """:func:`text_problem` of a value that is not None."""
+    field_rule = rule(field)
     if field_rule.kind is Kind.EMAIL:
         return email_problem(value)
     if value == "":
@@ -474,6 +490,9 @@ def text_problem(value: str | None, field: str) -> str | None:
     if text_length(value) > field_rule.max_length:
         return "too_long"
     return _shape_problem(value, field_rule.kind)
+
+
+_remembered_problem = functools.lru_cache(maxsize=32_768)(_problem)
 
 
 def _shape_problem(value: str, kind: Kind) -> str | None:
