@@ -226,6 +226,28 @@ def test_a_ten_kilobyte_value_quarantines_the_contact_with_a_small_masked_copy()
     assert len(quarantined["masked_record_json"].iloc[0]) < 1_000
 
 
+def test_text_arrow_cannot_hold_is_cleaned_or_quarantined_not_a_crash() -> None:
+    """Lone surrogates and NULs are valid in a Python string but not in an Arrow-backed one:
+    the raw text reaches pandas' str dtype only once the policy has cleaned or refused it."""
+    surrogates = "\ud800\x00"
+    valid, quarantined = normalize_contacts(
+        [
+            contact("1", firstname=f"Ana{surrogates}", company=f"{surrogates}Acme"),
+            contact("2", email=f"bob{surrogates}@acme.com"),
+            contact(f"3{surrogates}", email="carol@acme.com"),
+        ]
+    )
+
+    assert valid[["hubspot_id", "first_name", "company"]].values.tolist() == [["1", "Ana", "Acme"]]
+    assert quarantined[["record_key", "field", "reason"]].values.tolist() == [
+        ["2", "email", "invalid: control_characters"],
+        ["3\\ud800\\u0000", "id", "invalid: control or unprintable characters"],
+    ]
+    assert json.loads(quarantined["masked_record_json"].iloc[1])["id"] == "3\\ud800\\u0000"
+    text = valid.drop(columns=["opted_out", "modified_at"]).dtypes
+    assert set(text.astype(str)) == {"str"}
+
+
 def test_quarantined_records_carry_no_raw_personal_data() -> None:
     record = contact(
         "5", email="ana.silva@acme", firstname="Ana", lastname="Silva", phone="+49 30 123456"

@@ -115,7 +115,11 @@ def domain_from_url(values: pd.Series) -> pd.Series:
 def _contact_frame(contacts: Sequence[Contact], first_position: int) -> pd.DataFrame:
     """One row per contact, indexed by its position in the stream (from ``first_position``):
     id, email, free text, opt-out, modification time and what the client could not read
-    (``unreadable_<field>``)."""
+    (``unreadable_<field>``).
+
+    The text is HubSpot's as it came, so it stays in object columns: pandas' str dtype is
+    Arrow-backed, and Arrow refuses what a Python string may hold (a lone surrogate raises
+    ``UnicodeEncodeError``). Only text the policy has cleaned or checked becomes str."""
     rows = [
         {
             "id": c.id,
@@ -129,9 +133,8 @@ def _contact_frame(contacts: Sequence[Contact], first_position: int) -> pd.DataF
     ]
     columns = ["id", "email", *TEXT_FIELDS, "opted_out", "modified_at", *_UNREADABLE]
     positions = range(first_position, first_position + len(rows))
-    frame = pd.DataFrame.from_records(rows, columns=columns, index=positions)
-    text = ["id", "email", *TEXT_FIELDS, *_UNREADABLE]
-    return frame.astype(dict.fromkeys(text, "str") | {"opted_out": bool}).assign(
+    frame = pd.DataFrame(rows, columns=columns, index=positions, dtype=object)
+    return frame.astype({"opted_out": bool}).assign(
         modified_at=pd.to_datetime(frame["modified_at"], utc=True)
     )
 
@@ -237,11 +240,16 @@ def _normalize_chunk(
     their position in the stream (from ``first_position``)."""
     raw = _contact_frame(contacts, first_position)
     email_problems = raw["email"].map(email_problem, na_action="ignore")
-    email = raw["email"].map(normalize_email, na_action="ignore").replace("", None).astype("str")
+    email = map_distinct(raw["email"], normalize_email).replace("", None)
     texts = {column: clean_column(raw[column], column) for column in TEXT_FIELDS}
 
     problems = [
         _Problem(raw["id"].isna(), "id", "missing"),
+        _Problem(
+            raw["id"].map(lambda value: printable(value) != value, na_action="ignore"),
+            "id",
+            "invalid: control or unprintable characters",
+        ),
         _Problem(
             raw["id"].str.len() > TEXT_MAX_LENGTHS["hubspot_id"],
             "id",
@@ -272,7 +280,7 @@ def _normalize_chunk(
             "modified_at": raw["modified_at"],
         }
     ).drop(index=quarantined.index.unique())
-    return valid, quarantined
+    return valid.astype({"hubspot_id": "str", "email": "str"}), quarantined
 
 
 def _quarantine_rows(
@@ -295,6 +303,7 @@ def _quarantine_rows(
     found["record_key"] = (
         raw["id"]
         .reindex(positions)
+        .map(printable, na_action="ignore")
         .fillna(pd.Series(positions, index=positions).map("row:{}".format))
     )
     masked = {
@@ -330,7 +339,7 @@ _CONTACT_MASKS = {name: _MASKS[name] for name in ("email", *TEXT_FIELDS) if name
 def _masked_contact(contact: Contact) -> str:
     """A quarantined contact as JSON: PII masked, other text cut to 64 characters."""
     masked: dict[str, Any] = {
-        "id": contact.id,
+        "id": printable(contact.id),
         "opted_out": contact.opted_out,
         "modified_at": contact.modified_at.isoformat() if contact.modified_at else None,
         "unreadable": dict(contact.unreadable),
