@@ -46,7 +46,7 @@ from sales_pipeline.domain.text import (
     overlong,
     printable,
 )
-from sales_pipeline.transforms.frames import map_distinct, shared_text
+from sales_pipeline.transforms.frames import map_distinct
 from sales_pipeline.transforms.masking import _MASKS
 from sales_pipeline.transforms.schemas import (
     TEXT_MAX_LENGTHS,
@@ -208,15 +208,15 @@ def normalize_contact_stream(
     contacts: Iterable[Contact], chunk_size: int = NORMALIZE_CHUNK
 ) -> NormalizedDay:
     """:func:`normalize_contacts` over a stream, ``chunk_size`` records at a time: each chunk
-    is cleaned and checked on its own, repeated text is kept once (`shared_text`), and the
-    duplicates are merged and the contract validated once over the whole day."""
+    is cleaned and checked on its own, and the duplicates are merged and the contract validated
+    once over the whole day."""
     valid_parts: list[pd.DataFrame] = []
     quarantined_parts: list[pd.DataFrame] = []
     fetched = 0
     records = iter(contacts)
     while chunk := list(itertools.islice(records, chunk_size)):
         valid, quarantined = _normalize_chunk(chunk, fetched)
-        valid_parts.append(shared_text(valid))
+        valid_parts.append(valid)
         quarantined_parts.append(quarantined)
         fetched += len(chunk)
     if not valid_parts:
