@@ -32,9 +32,13 @@ Row = dict[str, Any]
 
 
 def first_present(*candidates: pd.Series) -> pd.Series:
-    """Element-wise, the first candidate that is not null (as objects: candidates may differ in
-    dtype, an all-null column being float)."""
-    result = candidates[0].astype(object)
+    """Element-wise, the first candidate that is not null. Candidates of one dtype keep it (text
+    stays Arrow strings: as objects, every cell of a million-row column would become a Python
+    string); candidates that differ in dtype (an all-null column is float) are combined as
+    objects."""
+    first = candidates[0]
+    same = all(candidate.dtype == first.dtype for candidate in candidates[1:])
+    result = first if same else first.astype(object)
     for candidate in candidates[1:]:
         result = result.where(result.notna(), candidate)
     return result
