@@ -14,6 +14,7 @@ from sales_pipeline.domain.records import CachedEnrichment
 from sales_pipeline.domain.text import DOMAIN_PATTERN
 from sales_pipeline.transforms.contacts import FREE_MAIL_DOMAINS
 from sales_pipeline.transforms.explorium import first_present
+from sales_pipeline.transforms.frames import is_in
 from sales_pipeline.transforms.schemas import (
     EnrichedContacts,
     EnrichmentFields,
@@ -164,7 +165,7 @@ def enrich_contacts(
     enrichment = pd.concat(
         [
             _tag_status(fresh, EnrichmentStatus.ENRICHED),
-            _tag_status(cached[~cached["email"].isin(fresh["email"])], EnrichmentStatus.CACHED),
+            _tag_status(cached[~is_in(cached["email"], fresh["email"])], EnrichmentStatus.CACHED),
         ],
         ignore_index=True,
     )

@@ -15,6 +15,7 @@ from sales_pipeline.domain.outcomes import (
     ExclusionReason,
     SuppressionSource,
 )
+from sales_pipeline.transforms.frames import is_in
 from sales_pipeline.transforms.schemas import QualifiedLeads, validated
 
 
@@ -193,7 +194,7 @@ def qualify(
         ExclusionReason.OPTED_OUT: enriched["opted_out"],
         ExclusionReason.BOUNCED: suppression_sources == SuppressionSource.LEMLIST_BOUNCE.value,
         ExclusionReason.UNSUBSCRIBED: suppression_sources.notna(),
-        ExclusionReason.ALREADY_PUSHED: enriched["email"].isin(list(pushed)),
+        ExclusionReason.ALREADY_PUSHED: is_in(enriched["email"], pushed),
         ExclusionReason.ENRICHMENT_DEFERRED: enriched["enrichment_status"]
         == EnrichmentStatus.DEFERRED.value,
         ExclusionReason.INVALID_EMAIL: status == EmailStatus.INVALID.value,

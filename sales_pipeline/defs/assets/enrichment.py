@@ -25,6 +25,7 @@ from sales_pipeline.store.engine import utc_now
 from sales_pipeline.store.pipeline_store import PipelineStore
 from sales_pipeline.transforms.contacts import contact_records, contacts_from_records
 from sales_pipeline.transforms.enrichment import enrich_contacts, enrichment_from_cache
+from sales_pipeline.transforms.frames import is_in
 from sales_pipeline.transforms.masking import mask_email
 from sales_pipeline.transforms.schemas import EnrichedContacts, NormalizedContacts
 
@@ -61,7 +62,7 @@ def _with_owed(contacts: pd.DataFrame, owed: pd.DataFrame) -> pd.DataFrame:
 
 def _without(contacts: pd.DataFrame, emails: Collection[str]) -> pd.DataFrame:
     """``contacts`` without the rows of ``emails``; the frame itself when none is there."""
-    dropped = contacts["email"].isin(list(emails))
+    dropped = is_in(contacts["email"], emails)
     return contacts[~dropped] if dropped.any() else contacts
 
 
@@ -124,7 +125,7 @@ def enriched_contacts(
         api = api_metadata(context.log, client)
     contacts = _without(contacts, outcome.rejected).reset_index(drop=True)
     _quarantine(pipeline_store, outcome.rejected, context.run.run_id, partition)
-    deferred = contacts[contacts["email"].isin(outcome.deferred)]
+    deferred = contacts[is_in(contacts["email"], outcome.deferred)]
     backlog.defer(
         Stage.ENRICH,
         ((r["email"], partition, r) for r in contact_records(deferred)),
