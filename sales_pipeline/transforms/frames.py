@@ -8,6 +8,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+# Arrow buffers (pandas' str columns) come from the C library's allocator, not pyarrow's
+# default mimalloc pool: measured on enrich_contacts' merge of 20,000 and 200,000 contacts,
+# mimalloc kept 30-35 MiB more resident for the same work, in every step process.
+pa.set_memory_pool(pa.system_memory_pool())
+
 
 def map_distinct(values: pd.Series, function: Callable[[Any], Any]) -> pd.Series:
     """``values.map(function, na_action="ignore")`` (object dtype, ``None`` where ``values``
