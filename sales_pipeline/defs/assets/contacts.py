@@ -32,6 +32,22 @@ class ContactsConfig(Config):
     )
 
 
+FINGERPRINT_SLICE = 20_000
+"""Contacts whose fingerprints are computed and compared together."""
+
+
+def _unchanged(fingerprints: ContactFingerprints, contacts: pd.DataFrame) -> pd.Series:
+    """Per contact, whether its source fields are those the pipeline last processed;
+    :data:`FINGERPRINT_SLICE` contacts at a time: the digests and the recorded fingerprints of
+    a whole day at once took about 1.4 KB per contact (measured at 200,000: 276 MiB)."""
+    parts = [pd.Series(False, index=contacts.index[:0], dtype=bool)]
+    for start in range(0, len(contacts), FINGERPRINT_SLICE):
+        part = contacts.iloc[start : start + FINGERPRINT_SLICE]
+        seen = fingerprints.get(part["email"])
+        parts.append(source_fingerprints(part) == part["email"].map(seen))
+    return pd.concat(parts)
+
+
 @daily_stage("pull", "hubspot")
 def hubspot_contacts(
     context: AssetExecutionContext,
@@ -58,8 +74,7 @@ def hubspot_contacts(
         day = normalize_contact_stream(client.iter_contacts(window.start, window.end))
         api = api_metadata(context.log, client)
     normalized, quarantined = day.contacts, day.quarantined
-    seen = ContactFingerprints(store.get_store()).get(normalized["email"])
-    unchanged = source_fingerprints(normalized) == normalized["email"].map(seen)
+    unchanged = _unchanged(ContactFingerprints(store.get_store()), normalized)
     contacts = (
         normalized if config.reprocess_unchanged else normalized[~unchanged].reset_index(drop=True)
     )
