@@ -158,27 +158,54 @@ class PushReport:
     stopped_by: ApiError | None = None
 
 
+PREPARE_SLICE = 5_000
+"""Leads read out of the frame as dicts at a time (a row as a dict of every column costs
+several times the push built from it)."""
+
+_REPEATING_FIELDS = ("companyName", "jobTitle", "companyDomain")
+"""Lead fields whose values repeat down a day's leads, as the variables do."""
+
+
 def prepare_pushes(leads: pd.DataFrame) -> tuple[list[LeadPush], list[PushResult]]:
     """The pushes for ``leads`` (``QualifiedLeads`` rows, not excluded), and a rejected result
-    for each row whose payload cannot be built (a poison record stops nothing else)."""
+    for each row whose payload cannot be built (a poison record stops nothing else).
+
+    The rows are read :data:`PREPARE_SLICE` at a time, and the values that repeat (companies,
+    titles, domains, every variable) are held once across all pushes: each cell read out of
+    an Arrow column is a new Python string, and the pushes of a whole day are held until
+    sent (measured at 200,000 leads: 637 MiB above the frame, built at once unshared)."""
     pushes: list[LeadPush] = []
     rejected: list[PushResult] = []
-    for row in leads.to_dict("records"):
-        email, campaign = str(row["email"]), str(row["campaign_id"])
-        try:
-            segment = row.get("segment")
-            pushes.append(
-                LeadPush(
-                    email,
-                    campaign,
-                    lead_payload(row),
-                    str(segment) if isinstance(segment, str) else None,
+    shared: dict[str, str] = {}
+    for start in range(0, len(leads), PREPARE_SLICE):
+        for row in leads.iloc[start : start + PREPARE_SLICE].to_dict("records"):
+            email, campaign = str(row["email"]), str(row["campaign_id"])
+            try:
+                segment = row.get("segment")
+                pushes.append(
+                    LeadPush(
+                        email,
+                        shared.setdefault(campaign, campaign),
+                        _sharing_repeats(lead_payload(row), shared),
+                        shared.setdefault(segment, segment) if isinstance(segment, str) else None,
+                    )
                 )
-            )
-        except POISON as error:
-            reason = describe(error)
-            rejected.append(PushResult(email, campaign, PushOutcome.REJECTED.value, reason))
+            except POISON as error:
+                reason = describe(error)
+                rejected.append(PushResult(email, campaign, PushOutcome.REJECTED.value, reason))
     return pushes, rejected
+
+
+def _sharing_repeats(payload: dict[str, Any], shared: dict[str, str]) -> dict[str, Any]:
+    """``payload`` with its repeating values (:data:`_REPEATING_FIELDS` and the variables)
+    replaced by the equal object in ``shared``, added there when new."""
+    for name in _REPEATING_FIELDS:
+        if name in payload:
+            payload[name] = shared.setdefault(payload[name], payload[name])
+    variables = payload["variables"]
+    for name, value in variables.items():
+        variables[name] = shared.setdefault(value, value)
+    return payload
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from sales_pipeline.clients.transport import TransportConfig
 from sales_pipeline.domain.outcomes import PushOutcome, SuppressionSource
 from sales_pipeline.domain.records import Suppression
 from sales_pipeline.domain.retry import RetrySchedule
+from sales_pipeline.flows import push as push_flow
 from sales_pipeline.flows.push import (
     SKIPPED_SETTLED,
     SKIPPED_SUPPRESSED,
@@ -200,6 +201,31 @@ def test_a_lead_that_cannot_be_prepared_is_rejected_with_its_reason() -> None:
     pushes, rejected = prepare_pushes(frame)
     assert [p.email for p in pushes] == ["ana@acme.com"]
     assert [(r.email, r.result) for r in rejected] == [("bo@acme.com", "rejected")]
+
+
+def test_pushes_prepared_slice_by_slice_hold_repeating_values_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(push_flow, "PREPARE_SLICE", 2)
+    frame = pd.DataFrame(
+        {
+            "email": [f"lead{n}@acme.com" for n in range(5)],
+            "campaign_id": "cam_1",
+            "segment": "smb",
+            "company_name": "Acme",
+            "industry": "Software Development",
+            "icp_score": 0.5,
+        }
+    ).astype({"email": "str", "campaign_id": "str", "segment": "str", "industry": "str"})
+
+    pushes, rejected = prepare_pushes(frame)
+
+    assert rejected == []
+    assert [p.email for p in pushes] == list(frame["email"])
+    assert {p.lead["companyName"] for p in pushes} == {"Acme"}
+    assert len({id(p.lead["companyName"]) for p in pushes}) == 1
+    assert len({id(p.lead["variables"]["industry"]) for p in pushes}) == 1
+    assert len({id(p.campaign_id) for p in pushes}) == 1
 
 
 def test_a_refused_credential_stops_sending_and_defers_the_rest(
