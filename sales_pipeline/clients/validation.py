@@ -33,7 +33,7 @@ _SCRIPT_SCHEME = re.compile(r"(?i)\b(?:javascript|vbscript|data)\s*:")
 
 
 _REMEMBERED_UP_TO = 256
-"""Values up to this length have their check remembered (the last 32,768 of them): a step
+"""Values up to this length have their check remembered (the last 8,192 of them): a step
 sends the same short values over and over (tiers, industries, company names), and the check is
 a pure function of the value and the limits."""
 
@@ -54,7 +54,7 @@ def _checked_text(value: str, max_length: int, multiline: bool) -> tuple[str, st
     return cleaned, None
 
 
-_remembered_text = functools.lru_cache(maxsize=32_768)(_checked_text)
+_remembered_text = functools.lru_cache(maxsize=8_192)(_checked_text)
 
 
 def as_text(value: str | int | float | bool | None) -> str:

@@ -454,7 +454,7 @@ def text_problem(value: str | None, field: str) -> str | None:
     ``not_a_domain``, or an :func:`email_problem` reason.
 
     The answers for values up to :data:`REMEMBERED_UP_TO` characters are remembered (the last
-    32,768): every client checks each value it sends, and a step sends the same short values
+    8,192): every client checks each value it sends, and a step sends the same short values
     over and over."""
     if value is None:
         return None
@@ -492,7 +492,7 @@ def _problem(value: str, field: str) -> str | None:
     return _shape_problem(value, field_rule.kind)
 
 
-_remembered_problem = functools.lru_cache(maxsize=32_768)(_problem)
+_remembered_problem = functools.lru_cache(maxsize=8_192)(_problem)
 
 
 def _shape_problem(value: str, kind: Kind) -> str | None:
