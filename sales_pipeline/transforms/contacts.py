@@ -107,11 +107,6 @@ def url_domain(value: object) -> str | None:
     return host if host is not None and _DOMAIN.match(host) is not None else None
 
 
-def domain_from_url(values: pd.Series) -> pd.Series:
-    """:func:`url_domain` of each value (once per distinct value), null where it is None."""
-    return map_distinct(values, url_domain).astype("str")
-
-
 def _contact_frame(contacts: Sequence[Contact], first_position: int) -> pd.DataFrame:
     """One row per contact, indexed by its position in the stream (from ``first_position``):
     id, email, free text, opt-out, modification time and what the client could not read
