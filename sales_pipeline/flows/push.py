@@ -6,7 +6,9 @@ and no bulk add, so exactly-once comes from the store's push ledger
 
 1. each lead is prepared (its payload built); a lead that cannot be prepared is rejected with
    the reason, and the others go on: one record never fails the step;
-2. leads go in chunks (:data:`PUSH_CHUNK`). Right before a chunk is sent, the leads that have
+2. leads go in chunks (:data:`PUSH_CHUNK`), drawn from the prepared leads only when reached and
+   forgotten once recorded (only results are kept), so a day's leads are never all held as
+   pushes (:class:`PreparedPushes`). Right before a chunk is sent, the leads that have
    since been suppressed (an unsubscribe or bounce that arrived after qualification) are
    skipped, found by one lookup for the whole chunk;
 3. the chunk's pushes are *claimed* in the ledger in one transaction, under a lease this step
@@ -26,8 +28,8 @@ and no bulk add, so exactly-once comes from the store's push ledger
    lease ends.
 
 Besides the leads it is given, the step finishes the pushes the ledger says are owed, whatever
-partition they came from: deferred pushes that are due, and claims whose lease lapsed (their run
-died). Claims of its own leads that another run still holds are waited for, up to one lease,
+partition they came from: deferred pushes that were due when it began, and claims whose lease
+had lapsed (their run died), after the leads it was given. Claims of its own leads that another run still holds are waited for, up to one lease,
 then taken over. An authentication failure, exhausted quota or open breaker stops sending: no
 request starts after it (those already in flight finish and are recorded as answered), the rest
 is deferred and :attr:`PushReport.stopped_by` says why.
@@ -40,10 +42,12 @@ what :meth:`Pusher.run` would send now (campaign, lead, variables), or skip and 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import threading
 import time
-from collections.abc import Callable, Collection, Hashable, Iterator, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -166,34 +170,47 @@ _REPEATING_FIELDS = ("companyName", "jobTitle", "companyDomain")
 """Lead fields whose values repeat down a day's leads, as the variables do."""
 
 
-def prepare_pushes(leads: pd.DataFrame) -> tuple[list[LeadPush], list[PushResult]]:
-    """The pushes for ``leads`` (``QualifiedLeads`` rows, not excluded), and a rejected result
-    for each row whose payload cannot be built (a poison record stops nothing else).
+class PreparedPushes:
+    """The pushes for ``leads`` (``QualifiedLeads`` rows, not excluded), built as they are
+    iterated, and a rejected result for each row whose payload cannot be built (a poison record
+    stops nothing else).
 
-    The rows are read :data:`PREPARE_SLICE` at a time, and the values that repeat (companies,
-    titles, domains, every variable) are held once across all pushes: each cell read out of
-    an Arrow column is a new Python string, and the pushes of a whole day are held until
-    sent (measured at 200,000 leads: 637 MiB above the frame, built at once unshared)."""
-    pushes: list[LeadPush] = []
-    rejected: list[PushResult] = []
-    shared: dict[str, str] = {}
-    for start in range(0, len(leads), PREPARE_SLICE):
-        for row in leads.iloc[start : start + PREPARE_SLICE].to_dict("records"):
-            email, campaign = str(row["email"]), str(row["campaign_id"])
-            try:
-                segment = row.get("segment")
-                pushes.append(
-                    LeadPush(
-                        email,
-                        shared.setdefault(campaign, campaign),
-                        _sharing_repeats(lead_payload(row), shared),
-                        shared.setdefault(segment, segment) if isinstance(segment, str) else None,
-                    )
-                )
-            except POISON as error:
-                reason = describe(error)
-                rejected.append(PushResult(email, campaign, PushOutcome.REJECTED.value, reason))
-    return pushes, rejected
+    The rows are read :data:`PREPARE_SLICE` at a time and a :class:`Pusher` draws the pushes
+    chunk by chunk, so a day's leads are never all held as pushes (each holds its payload as a
+    dict: at 200,000 leads, 637 MiB above the frame when built at once). The values that repeat
+    (campaigns, segments, companies, titles, domains, every variable) are held once: each cell
+    read out of an Arrow column is a new Python string.
+    """
+
+    def __init__(self, leads: pd.DataFrame) -> None:
+        self._leads = leads
+        self.rejected: list[PushResult] = []
+        """The rows whose payload could not be built, complete once iterated."""
+
+    def __iter__(self) -> Iterator[LeadPush]:
+        self.rejected = []
+        shared: dict[str, str] = {}
+        for start in range(0, len(self._leads), PREPARE_SLICE):
+            for row in self._leads.iloc[start : start + PREPARE_SLICE].to_dict("records"):
+                push = self._push(row, shared)
+                if push is not None:
+                    yield push
+
+    def _push(self, row: dict[Hashable, Any], shared: dict[str, str]) -> LeadPush | None:
+        """The push of ``row``, or None with its rejection noted."""
+        email, campaign = str(row["email"]), str(row["campaign_id"])
+        try:
+            segment = row.get("segment")
+            return LeadPush(
+                email,
+                shared.setdefault(campaign, campaign),
+                _sharing_repeats(lead_payload(row), shared),
+                shared.setdefault(segment, segment) if isinstance(segment, str) else None,
+            )
+        except POISON as error:
+            reason = describe(error)
+            self.rejected.append(PushResult(email, campaign, PushOutcome.REJECTED.value, reason))
+            return None
 
 
 def _sharing_repeats(payload: dict[str, Any], shared: dict[str, str]) -> dict[str, Any]:
@@ -215,6 +232,16 @@ class PlannedPush:
 
     push: LeadPush
     result: str
+
+
+def _then_owed(
+    pushes: Iterable[LeadPush], owed: dict[tuple[str, str], LeadPush]
+) -> Iterator[LeadPush]:
+    """``pushes``, then the ``owed`` pushes none of them stood for."""
+    for push in pushes:
+        owed.pop(push.key, None)
+        yield push
+    yield from owed.values()
 
 
 @contextmanager
@@ -312,19 +339,18 @@ class Pusher:
         self._stopped: ApiError | None = None
         self._stopping = threading.Lock()
 
-    def run(self, pushes: Sequence[LeadPush]) -> PushReport:
-        """Push ``pushes`` and every owed push that is due; wait for claims of ``pushes`` held
-        by other runs until their leases lapse (at most one lease), then take them over."""
-        keys = {push.key for push in pushes}
-        owed = [
-            LeadPush.from_record(record)
+    def run(self, pushes: Iterable[LeadPush]) -> PushReport:
+        """Push ``pushes`` (drawn chunk by chunk) and then every owed push that was due when the
+        run began and is not among them; wait for claims of ``pushes`` held by other runs until
+        their leases lapse (at most one lease), then take them over."""
+        owed = {
+            (record.campaign_id, record.email): LeadPush.from_record(record)
             for record in self._ledger.due_pushes(self._clock(), exclude_run=self._run_id)
-            if (record.campaign_id, record.email) not in keys
-        ]
+        }
         report = PushReport()
         with renewed_leases(self._ledger, self._run_id):
-            report.results = self._push_all([*pushes, *owed])
-            report.results = self._take_over_held(pushes, report.results)
+            results, elsewhere = self._push_all(_then_owed(pushes, owed))
+            report.results = self._take_over_held(elsewhere, results)
         report.stopped_by = self._stopped
         return report
 
@@ -356,12 +382,11 @@ class Pusher:
         ]
 
     def _take_over_held(
-        self, pushes: Sequence[LeadPush], results: list[PushResult]
+        self, by_key: Mapping[tuple[str, str], LeadPush], results: list[PushResult]
     ) -> list[PushResult]:
-        """Wait for claims of ``pushes`` that other runs hold and do not renew (their runs died
-        without anyone noticing), then take them over; a claim still renewed after one lease
-        belongs to a live run and is left to it."""
-        by_key = {push.key: push for push in pushes}
+        """Wait for the claims of the pushes ``by_key`` that other runs hold and do not renew
+        (their runs died without anyone noticing), then take them over; a claim still renewed
+        after one lease belongs to a live run and is left to it."""
         deadline = self._clock() + self._ledger.lease
         while self._stopped is None:
             held = self._ledger.held_elsewhere(by_key, self._run_id, self._clock())
@@ -376,7 +401,7 @@ class Pusher:
             self._sleep(max(wait, 0.0) + 0.05)
             retried = {
                 (r.campaign_id, normalize_email(r.email)): r
-                for r in self._push_all([by_key[key] for key in lapsing])
+                for r in self._push_all([by_key[key] for key in lapsing])[0]
             }
             results = [
                 retried.get((r.campaign_id, normalize_email(r.email)), r)
@@ -386,37 +411,56 @@ class Pusher:
             ]
         return results
 
-    def _push_all(self, pushes: Sequence[LeadPush]) -> list[PushResult]:
-        """Push ``pushes`` chunk by chunk; one result each, in their order.
+    def _push_all(
+        self, pushes: Iterable[LeadPush]
+    ) -> tuple[list[PushResult], dict[tuple[str, str], LeadPush]]:
+        """Push ``pushes`` chunk by chunk: one result each, in their order, and, by key, the
+        pushes of this run's own leads (not owed) that another run had settled or holds.
 
         The sends of all chunks go through one :meth:`~sales_pipeline.clients.base.
         VendorClient.concurrently`, which takes items only as they are needed: a chunk is
-        looked up and claimed when its first lead is about to be sent (while the last ones of
-        the chunk before are still in flight, so the sending never drains between chunks), and
-        its outcomes are recorded as soon as its last answer is in. When the step fails, the
-        answers already in are recorded before the failure propagates.
+        drawn from ``pushes``, looked up and claimed when its first lead is about to be sent
+        (while the last ones of the chunk before are still in flight, so the sending never
+        drains between chunks), and its outcomes are recorded as soon as its last answer is in;
+        then only its results are kept. When the step fails, the answers already in are
+        recorded before the failure propagates.
         """
-        chunks = [
-            _Chunk(pushes[start : start + self._chunk_size])
-            for start in range(0, len(pushes), self._chunk_size)
-        ]
-        settled = 0
+        in_flight: deque[_Chunk] = deque()
+        results: list[PushResult] = []
+        elsewhere: dict[tuple[str, str], LeadPush] = {}
+
+        def settle(chunk: _Chunk) -> None:
+            self._settle(chunk)
+            for push, result in zip(chunk.pushes, chunk.results(), strict=True):
+                results.append(result)
+                if result.result == SKIPPED_SETTLED and not push.owed:
+                    elsewhere[push.key] = push
+
         try:
             for chunk, answer in self._client.concurrently(
-                lambda item: (item[0], self._send(item[1])), self._claimed(chunks)
+                lambda item: (item[0], self._send(item[1])), self._claimed(pushes, in_flight)
             ):
                 chunk.answers.append(answer)
-                while settled < len(chunks) and chunks[settled].answered:
-                    self._settle(chunks[settled])
-                    settled += 1
+                while in_flight and in_flight[0].answered:
+                    settle(in_flight.popleft())
         finally:
-            for chunk in chunks[settled:]:
-                self._settle(chunk)
-        return [result for chunk in chunks for result in chunk.results()]
+            while in_flight:
+                chunk = in_flight.popleft()
+                if chunk.answered:
+                    settle(chunk)
+                else:
+                    self._settle(chunk)
+        return results, elsewhere
 
-    def _claimed(self, chunks: Sequence[_Chunk]) -> Iterator[tuple[_Chunk, LeadPush]]:
-        """The leads to send, chunk by chunk, each chunk looked up and claimed when reached."""
-        for chunk in chunks:
+    def _claimed(
+        self, pushes: Iterable[LeadPush], in_flight: deque[_Chunk]
+    ) -> Iterator[tuple[_Chunk, LeadPush]]:
+        """The leads to send, chunk by chunk, each chunk drawn from ``pushes``, added to
+        ``in_flight``, looked up and claimed when reached."""
+        drawn = iter(pushes)
+        while batch := list(itertools.islice(drawn, self._chunk_size)):
+            chunk = _Chunk(batch)
+            in_flight.append(chunk)
             self._claim(chunk)
             yield from ((chunk, push) for push in chunk.sending)
 

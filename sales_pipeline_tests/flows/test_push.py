@@ -31,9 +31,9 @@ from sales_pipeline.flows.push import (
     SKIPPED_SETTLED,
     SKIPPED_SUPPRESSED,
     LeadPush,
+    PreparedPushes,
     Pusher,
     PushReport,
-    prepare_pushes,
 )
 from sales_pipeline.sandbox import SandboxConfig, run_sandbox
 from sales_pipeline.store.ledger import PushLedger
@@ -198,9 +198,9 @@ def test_a_lead_that_cannot_be_prepared_is_rejected_with_its_reason() -> None:
             {"email": "bo@acme.com", "campaign_id": "cam_1", "segment": "smb", "icp_score": [1, 2]},
         ]
     )
-    pushes, rejected = prepare_pushes(frame)
-    assert [p.email for p in pushes] == ["ana@acme.com"]
-    assert [(r.email, r.result) for r in rejected] == [("bo@acme.com", "rejected")]
+    prepared = PreparedPushes(frame)
+    assert [p.email for p in prepared] == ["ana@acme.com"]
+    assert [(r.email, r.result) for r in prepared.rejected] == [("bo@acme.com", "rejected")]
 
 
 def test_pushes_prepared_slice_by_slice_hold_repeating_values_once(
@@ -218,9 +218,10 @@ def test_pushes_prepared_slice_by_slice_hold_repeating_values_once(
         }
     ).astype({"email": "str", "campaign_id": "str", "segment": "str", "industry": "str"})
 
-    pushes, rejected = prepare_pushes(frame)
+    prepared = PreparedPushes(frame)
+    pushes = list(prepared)
 
-    assert rejected == []
+    assert prepared.rejected == []
     assert [p.email for p in pushes] == list(frame["email"])
     assert {p.lead["companyName"] for p in pushes} == {"Acme"}
     assert len({id(p.lead["companyName"]) for p in pushes}) == 1
@@ -404,6 +405,31 @@ def test_each_chunk_is_looked_up_claimed_and_settled_in_one_transaction_each(
     assert count("SET outcome=?, reason=?, lemlist_lead_id=?") == 3
     assert marked_when_sent == [True] * 25, "each lead is marked sent before its own request"
     assert count("SET sent=?") <= 25, "marks made at the same time share a transaction"
+
+
+def test_pushes_are_drawn_a_chunk_at_a_time_never_held_for_the_whole_day(
+    store: PipelineStore, ledger: PushLedger
+) -> None:
+    drawn_at_send: list[int] = []
+    drawn = 0
+
+    def day() -> Iterator[LeadPush]:
+        nonlocal drawn
+        for push in _leads(25):
+            drawn += 1
+            yield push
+
+    class CountingLemlist(FakeLemlist):
+        def add_lead_to_campaign(
+            self, campaign_id: str, lead: Mapping[str, Any], *, deduplicate: bool
+        ) -> AddLeadResult:
+            drawn_at_send.append(drawn)
+            return super().add_lead_to_campaign(campaign_id, lead, deduplicate=deduplicate)
+
+    report = _pusher(CountingLemlist(), store, ledger, chunk_size=10).run(day())
+
+    assert [r.result for r in report.results] == ["added"] * 25
+    assert drawn_at_send == [10] * 10 + [20] * 10 + [25] * 5
 
 
 def test_leads_sent_side_by_side_through_the_sandbox_are_added_exactly_once(

@@ -33,8 +33,8 @@ from sales_pipeline.flows.push import (
     SKIPPED_SUPPRESSED,
     WOULD_SEND,
     PlannedPush,
+    PreparedPushes,
     Pusher,
-    prepare_pushes,
 )
 from sales_pipeline.flows.write_back import write_back_owed_pushes
 from sales_pipeline.store.engine import utc_now
@@ -157,7 +157,7 @@ def lemlist_leads(
     """
     pipeline_store = store.get_store()
     ledger = store.get_ledger()
-    pushes, unprepared = prepare_pushes(qualified_leads[~qualified_leads["excluded"]])
+    pushes = PreparedPushes(qualified_leads[~qualified_leads["excluded"]])
     claimed_by = {push.run_id for push in ledger.pending_pushes()}
     with explained_failures(context), lemlist.get_client() as client:
         pusher = Pusher(
@@ -169,8 +169,8 @@ def lemlist_leads(
             dead_run_ids=_dead_run_ids(context, claimed_by),
         )
         if config.dry_run:
-            plan = planned_frame(pusher.plan(pushes))
-            metadata = _dry_run_metadata(plan, len(unprepared))
+            plan = planned_frame(pusher.plan(list(pushes)))
+            metadata = _dry_run_metadata(plan, len(pushes.rejected))
             context.log_event(
                 AssetObservation(
                     asset_key=context.asset_key, partition=context.partition_key, metadata=metadata
@@ -180,7 +180,7 @@ def lemlist_leads(
             return
         report = pusher.run(pushes)
         api = api_metadata(context.log, client)
-        results = [*unprepared, *report.results]
+        results = [*pushes.rejected, *report.results]
         write_back_owed_pushes(
             store.get_backlog(), ledger, results, context.partition_key, utc_now()
         )
