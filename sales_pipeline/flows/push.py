@@ -29,10 +29,11 @@ and no bulk add, so exactly-once comes from the store's push ledger
 
 Besides the leads it is given, the step finishes the pushes the ledger says are owed, whatever
 partition they came from: deferred pushes that were due when it began, and claims whose lease
-had lapsed (their run died), after the leads it was given. Claims of its own leads that another run still holds are waited for, up to one lease,
-then taken over. An authentication failure, exhausted quota or open breaker stops sending: no
-request starts after it (those already in flight finish and are recorded as answered), the rest
-is deferred and :attr:`PushReport.stopped_by` says why.
+had lapsed (their run died), after the leads it was given. Claims of its own leads that another
+run still holds are waited for, up to one lease, then taken over. An authentication failure,
+exhausted quota or open breaker stops sending: no request starts after it (those already in
+flight finish and are recorded as answered), the rest is deferred and
+:attr:`PushReport.stopped_by` says why.
 
 A dry run (:meth:`Pusher.plan`) makes the same decisions from the ledger and the suppression list
 as they stand, without claiming, sending or recording anything: each push it returns is exactly
