@@ -446,11 +446,7 @@ class Pusher:
                     settle(in_flight.popleft())
         finally:
             while in_flight:
-                chunk = in_flight.popleft()
-                if chunk.answered:
-                    settle(chunk)
-                else:
-                    self._settle(chunk)
+                settle(in_flight.popleft())
         return results, elsewhere
 
     def _claimed(
